@@ -1,0 +1,165 @@
+//! Events: past-tense facts appended to the event log, one per change.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use uuid::Uuid;
+
+/// What happened to a handoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The handoff was created; data is the whole handoff.
+    Created,
+    /// Someone claimed it.
+    Claimed,
+    /// The assignee gave it back.
+    Released,
+    /// Information was requested; it now waits.
+    InfoRequested,
+    /// The information arrived.
+    InfoReceived,
+    /// An internal or customer-safe note was added.
+    NoteAdded,
+    /// It moved to another owner group.
+    Reassigned,
+    /// It was escalated.
+    Escalated,
+    /// It was resolved; data is the closure receipt.
+    Resolved,
+    /// The automation reported executing the decision, or failing to.
+    ExecutionReported,
+    /// It was closed.
+    Closed,
+    /// It was reopened (rework).
+    Reopened,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 12] = [
+        Self::Created,
+        Self::Claimed,
+        Self::Released,
+        Self::InfoRequested,
+        Self::InfoReceived,
+        Self::NoteAdded,
+        Self::Reassigned,
+        Self::Escalated,
+        Self::Resolved,
+        Self::ExecutionReported,
+        Self::Closed,
+        Self::Reopened,
+    ];
+
+    /// The wire name, e.g. `info_requested`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Claimed => "claimed",
+            Self::Released => "released",
+            Self::InfoRequested => "info_requested",
+            Self::InfoReceived => "info_received",
+            Self::NoteAdded => "note_added",
+            Self::Reassigned => "reassigned",
+            Self::Escalated => "escalated",
+            Self::Resolved => "resolved",
+            Self::ExecutionReported => "execution_reported",
+            Self::Closed => "closed",
+            Self::Reopened => "reopened",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event before it has a place in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The handoff it happened to.
+    pub handoff_id: Uuid,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it (token or user name).
+    pub actor: String,
+    /// When, to the microsecond.
+    pub at: Timestamp,
+    /// Details, a JSON value.
+    pub data: Value,
+}
+
+/// An event in the log, chained to the one before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the whole log, from 1; also the global feed cursor.
+    pub position: i64,
+    /// The handoff it happened to.
+    pub handoff_id: Uuid,
+    /// Sequence number within the handoff, from 1.
+    pub seq: i64,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it.
+    pub actor: String,
+    /// When.
+    pub at: Timestamp,
+    /// Details.
+    pub data: Value,
+    /// Hex SHA-256 of the previous event (64 zeros for the first).
+    pub prev_hash: String,
+    /// Hex `SHA-256(prev_hash ‖ canonical bytes)`, see [`Event::canonical_bytes`].
+    pub hash: String,
+}
+
+impl Event {
+    /// The bytes that are hashed: compact JSON of position, handoff id, seq,
+    /// kind, actor, time in microseconds since the Unix epoch, and data, in that
+    /// order. Object keys inside `data` are sorted (serde_json's default map),
+    /// so the bytes are the same after a round trip through any store.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Canonical<'a> {
+            position: i64,
+            handoff_id: &'a Uuid,
+            seq: i64,
+            kind: &'static str,
+            actor: &'a str,
+            at_us: i64,
+            data: &'a Value,
+        }
+        let canonical = Canonical {
+            position: self.position,
+            handoff_id: &self.handoff_id,
+            seq: self.seq,
+            kind: self.kind.as_str(),
+            actor: &self.actor,
+            at_us: micros(self.at),
+            data: &self.data,
+        };
+        serde_json::to_vec(&canonical).unwrap_or_default()
+    }
+}
+
+/// Microseconds since the Unix epoch (the precision every store keeps).
+pub fn micros(at: Timestamp) -> i64 {
+    i64::try_from(at.as_microsecond()).unwrap_or(i64::MAX)
+}
+
+/// The timestamp `us` microseconds after the Unix epoch, clamped to jiff's range.
+pub fn from_micros(us: i64) -> Timestamp {
+    Timestamp::from_microsecond(us).unwrap_or(if us < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}

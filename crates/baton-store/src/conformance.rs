@@ -1,0 +1,52 @@
+//! The conformance suite: behaviour every backend must show, run by each
+//! backend's tests through [`conformance_suite!`](crate::conformance_suite).
+//!
+//! Each case takes a fresh, empty, migrated store and panics on a failure.
+
+mod fixtures;
+mod lifecycle;
+mod listing;
+mod races;
+
+pub use fixtures::{at, new_handoff, sample_new};
+pub use lifecycle::*;
+pub use listing::*;
+pub use races::*;
+
+/// Generates one `#[tokio::test]` per conformance case. `$make` is an async
+/// expression giving `Option<Arc<dyn Store>>`; `None` skips the case (a
+/// backend whose server is not configured).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@cases $make;
+            every_lifecycle_transition_is_recorded,
+            illegal_transitions_change_nothing,
+            claim_tokens_guard_release_and_resolve,
+            reviewer_scope_is_enforced_in_the_write,
+            idempotent_create_returns_the_same_item,
+            idempotency_key_with_other_body_is_refused,
+            concurrent_duplicates_create_one_item,
+            racing_claims_have_one_winner,
+            concurrent_creates_keep_the_chain_intact,
+            pagination_walks_every_item_once,
+            filters_narrow_the_list,
+            views_count_open_items_and_reasons,
+            event_feed_is_in_log_order,
+            tokens_are_stored_by_hash_and_revocable,
+            missing_items_are_not_found,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(store) = $make.await else {
+                    eprintln!("skipped: backend not configured");
+                    return;
+                };
+                $crate::conformance::$case(store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,21 @@
+//! The `Store` trait every Baton backend implements, the group-commit writer
+//! they share, and the conformance suite they must all pass.
+//!
+//! Reads go straight to a backend's pool. Writes go through one [`Writer`]
+//! task per store, which takes every request waiting at that moment into one
+//! transaction (one fsync per batch) and appends their events to the hash
+//! chain in order.
+
+pub mod conformance;
+mod error;
+mod query;
+pub mod sql;
+mod store;
+mod token;
+mod writer;
+
+pub use error::StoreError;
+pub use query::{Cursor, HandoffQuery, Page, Sort};
+pub use store::{ActOn, Acted, CreateHandoff, Created, Idempotency, Store, verify_audit};
+pub use token::TokenRecord;
+pub use writer::{Loaded, MAX_BATCH, WriteTx, Writer};

@@ -1,0 +1,242 @@
+//! SQL shared by the backends: both dialects accept these statements as they
+//! are (`$n` placeholders, `BIGINT` microseconds, JSON as `TEXT`), so the
+//! query logic lives once and each backend only binds and reads.
+
+use baton_core::event::from_micros;
+use baton_core::{Event, EventKind, Handoff, Role};
+
+use crate::{HandoffQuery, Sort, StoreError, TokenRecord};
+
+/// A bind parameter of a built query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// A text value.
+    Text(String),
+    /// An integer value.
+    Int(i64),
+}
+
+/// Columns of an event row, in [`EventRow`] order.
+pub const EVENT_COLUMNS: &str = "position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash";
+/// Columns of a token row, in [`TokenRow`] order.
+pub const TOKEN_COLUMNS: &str = "id, name, role, groups_json, workflows_json, hash, created_us, revoked_us";
+
+/// Events after a position: `$1` position, `$2` limit.
+pub const EVENTS_AFTER: &str = "SELECT position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash \
+     FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+/// A handoff's events: `$1` id.
+pub const HANDOFF_EVENTS: &str = "SELECT position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash \
+     FROM events WHERE handoff_id = $1 ORDER BY seq";
+/// One handoff's document: `$1` id.
+pub const HANDOFF_DOC: &str = "SELECT doc FROM handoffs WHERE id = $1";
+/// Impact and creation time of open handoffs.
+pub const OPEN_AGES: &str =
+    "SELECT impact, created_us FROM handoffs WHERE state IN ('pending', 'in_progress', 'waiting')";
+/// Handoffs created in `[$1, $2)` µs per reason.
+pub const REASON_COUNTS: &str = "SELECT reason, COUNT(*) FROM handoffs \
+     WHERE created_us >= $1 AND created_us < $2 GROUP BY reason";
+/// Insert a handoff: id, workflow, owner_group, impact, reason, state, assignee, created_us, updated_us, claim_token, last_seq, doc.
+pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
+     (id, workflow, owner_group, impact, reason, state, assignee, created_us, updated_us, claim_token, last_seq, doc) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, $10)";
+/// Insert an idempotency key: key, handoff id, body hash.
+pub const INSERT_IDEMPOTENCY: &str =
+    "INSERT INTO idempotency_keys (key, handoff_id, body_hash) VALUES ($1, $2, $3)";
+/// Find an idempotency key.
+pub const FIND_IDEMPOTENCY: &str = "SELECT handoff_id, body_hash FROM idempotency_keys WHERE key = $1";
+/// Insert an event, columns as [`EVENT_COLUMNS`].
+pub const INSERT_EVENT: &str = "INSERT INTO events \
+     (position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// Store the chain head: `$1` position, `$2` hash.
+pub const SET_CHAIN_HEAD: &str = "UPDATE chain_head SET position = $1, hash = $2 WHERE id = 1";
+/// Insert a token, columns as [`TOKEN_COLUMNS`].
+pub const INSERT_TOKEN: &str = "INSERT INTO tokens \
+     (id, name, role, groups_json, workflows_json, hash, created_us, revoked_us) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// A token by hash.
+pub const TOKEN_BY_HASH: &str = "SELECT id, name, role, groups_json, workflows_json, hash, created_us, revoked_us \
+     FROM tokens WHERE hash = $1";
+/// Every token.
+pub const LIST_TOKENS: &str = "SELECT id, name, role, groups_json, workflows_json, hash, created_us, revoked_us \
+     FROM tokens ORDER BY created_us, name";
+/// Revoke a token by name: `$1` revoked_us, `$2` name.
+pub const REVOKE_TOKEN: &str =
+    "UPDATE tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL";
+
+/// The handoff list query for `q`: `SELECT doc FROM handoffs …` with its parameters.
+pub fn list_handoffs(q: &HandoffQuery) -> (String, Vec<Param>) {
+    let mut sql = String::from("SELECT doc FROM handoffs WHERE 1 = 1");
+    let mut params = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, param: Param| {
+        params.push(param);
+        sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+    };
+    if !q.states.is_empty() {
+        let list: Vec<String> = q.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
+    }
+    for (column, value) in [
+        ("owner_group", &q.owner_group),
+        ("impact", &q.impact),
+        ("reason", &q.reason),
+        ("workflow", &q.workflow),
+    ] {
+        if let Some(value) = value {
+            bind(&mut sql, &format!(" AND {column} = ?"), Param::Text(value.clone()));
+        }
+    }
+    match &q.assignee {
+        Some(Some(name)) => bind(&mut sql, " AND assignee = ?", Param::Text(name.clone())),
+        Some(None) => sql.push_str(" AND assignee IS NULL"),
+        None => {}
+    }
+    for (column, scope) in [("owner_group", &q.groups_in), ("workflow", &q.workflows_in)] {
+        if let Some(values) = scope {
+            if values.is_empty() {
+                sql.push_str(" AND 1 = 0");
+            } else {
+                sql.push_str(&format!(" AND {column} IN ("));
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    bind(&mut sql, "?", Param::Text(value.clone()));
+                }
+                sql.push(')');
+            }
+        }
+    }
+    let (cmp, order) = match q.sort {
+        Sort::Age => (">", "ASC"),
+        Sort::Created => ("<", "DESC"),
+    };
+    if let Some(cursor) = q.cursor {
+        bind(&mut sql, &format!(" AND (created_us {cmp} ?"), Param::Int(cursor.created_us));
+        bind(&mut sql, " OR (created_us = ?", Param::Int(cursor.created_us));
+        bind(&mut sql, &format!(" AND id {cmp} ?))"), Param::Text(cursor.id.to_string()));
+    }
+    sql.push_str(&format!(" ORDER BY created_us {order}, id {order}"));
+    bind(&mut sql, " LIMIT ?", Param::Int(i64::from(q.limit) + 1));
+    (sql, params)
+}
+
+/// Reads a handoff document column.
+pub fn handoff_from_doc(doc: &str) -> Result<Handoff, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::backend(format!("corrupt handoff row: {e}")))
+}
+
+/// An `events` row as read from either backend.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// Log position.
+    pub position: i64,
+    /// Handoff id (hyphenated uuid text).
+    pub handoff_id: String,
+    /// Per-handoff sequence number.
+    pub seq: i64,
+    /// Kind wire name.
+    pub kind: String,
+    /// Actor.
+    pub actor: String,
+    /// Time, µs since the epoch.
+    pub at_us: i64,
+    /// Data, JSON text.
+    pub data: String,
+    /// Previous hash, hex.
+    pub prev_hash: String,
+    /// Hash, hex.
+    pub hash: String,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::backend(format!("corrupt event {}: {what}", row.position));
+        Ok(Event {
+            position: row.position,
+            handoff_id: row.handoff_id.parse().map_err(|_| corrupt("handoff_id"))?,
+            seq: row.seq,
+            kind: EventKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
+            actor: row.actor.clone(),
+            at: from_micros(row.at_us),
+            data: serde_json::from_str(&row.data).map_err(|_| corrupt("data"))?,
+            prev_hash: row.prev_hash.clone(),
+            hash: row.hash.clone(),
+        })
+    }
+}
+
+/// A `tokens` row as read from either backend.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// Id text.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Role wire name.
+    pub role: String,
+    /// Owner groups, JSON array text.
+    pub groups_json: String,
+    /// Workflows, JSON array text.
+    pub workflows_json: String,
+    /// Hex SHA-256.
+    pub hash: String,
+    /// Creation, µs.
+    pub created_us: i64,
+    /// Revocation, µs.
+    pub revoked_us: Option<i64>,
+}
+
+impl TryFrom<TokenRow> for TokenRecord {
+    type Error = StoreError;
+    fn try_from(row: TokenRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::backend(format!("corrupt token {}: {what}", row.name));
+        Ok(TokenRecord {
+            id: row.id.parse().map_err(|_| corrupt("id"))?,
+            name: row.name.clone(),
+            role: Role::parse(&row.role).ok_or_else(|| corrupt("role"))?,
+            groups: serde_json::from_str(&row.groups_json).map_err(|_| corrupt("groups"))?,
+            workflows: serde_json::from_str(&row.workflows_json).map_err(|_| corrupt("workflows"))?,
+            hash: row.hash.clone(),
+            created_at: from_micros(row.created_us),
+            revoked_at: row.revoked_us.map(from_micros),
+        })
+    }
+}
+
+/// The text columns of a token insert, in [`TOKEN_COLUMNS`] order (less the integers).
+pub fn token_params(t: &TokenRecord) -> [String; 6] {
+    [
+        t.id.to_string(),
+        t.name.clone(),
+        t.role.as_str().to_owned(),
+        serde_json::to_string(&t.groups).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&t.workflows).unwrap_or_else(|_| "[]".into()),
+        t.hash.clone(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cursor;
+
+    #[test]
+    fn list_sql_numbers_placeholders_in_order() {
+        let q = HandoffQuery {
+            owner_group: Some("g".into()),
+            groups_in: Some(vec!["a".into(), "b".into()]),
+            cursor: Some(Cursor { created_us: 5, id: uuid::Uuid::nil() }),
+            limit: 10,
+            ..Default::default()
+        };
+        let (sql, params) = list_handoffs(&q);
+        assert!(sql.contains("owner_group = $1"), "{sql}");
+        assert!(sql.contains("owner_group IN ($2, $3)"), "{sql}");
+        assert!(sql.contains("(created_us < $4 OR (created_us = $5 AND id < $6))"), "{sql}");
+        assert!(sql.ends_with("LIMIT $7"), "{sql}");
+        assert_eq!(params.len(), 7);
+        assert_eq!(params[6], Param::Int(11));
+    }
+}

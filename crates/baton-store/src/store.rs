@@ -1,0 +1,136 @@
+//! The `Store` trait: what the server needs from a backend, and the command types of writes.
+
+use async_trait::async_trait;
+use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, verify_chain};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use crate::{HandoffQuery, Page, StoreError, TokenRecord, Writer};
+
+/// An idempotency key and the SHA-256 (hex) of the request body it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The client's `Idempotency-Key`.
+    pub key: String,
+    /// Hex SHA-256 of the request body.
+    pub body_hash: String,
+}
+
+/// Create a handoff that the domain already validated.
+#[derive(Debug, Clone)]
+pub struct CreateHandoff {
+    /// The new handoff (state `pending`).
+    pub handoff: Handoff,
+    /// Makes retries safe: the same key and body give the same handoff.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// The result of [`Store::create_handoff`].
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The handoff as stored.
+    pub handoff: Handoff,
+    /// True when an earlier request with the same key created it.
+    pub replayed: bool,
+}
+
+/// Take an action on a handoff.
+#[derive(Debug, Clone)]
+pub struct ActOn {
+    /// The handoff.
+    pub id: Uuid,
+    /// What to do.
+    pub action: Action,
+    /// Who does it (token or user name).
+    pub actor: String,
+    /// When, to the microsecond.
+    pub now: Timestamp,
+    /// The claim token, for actions that need one ([`Action::needs_claim`]).
+    pub claim_token: Option<String>,
+    /// If set, refuse with [`StoreError::NotFound`] unless the handoff's
+    /// owner group is one of these (a reviewer's scope), checked inside the
+    /// write transaction.
+    pub groups_in: Option<Vec<String>>,
+}
+
+/// The result of [`Store::act`].
+#[derive(Debug, Clone)]
+pub struct Acted {
+    /// The handoff after the action.
+    pub handoff: Handoff,
+    /// The event appended.
+    pub event: Event,
+    /// The new claim token, after a claim.
+    pub claim_token: Option<String>,
+}
+
+/// A Baton backend. Writes go through [`Store::writer`]; reads are the backend's own.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The group-commit writer of this store.
+    fn writer(&self) -> &Writer;
+
+    /// Creates a handoff and its `created` event; durable when it returns.
+    async fn create_handoff(&self, cmd: CreateHandoff) -> Result<Created, StoreError> {
+        self.writer().create(cmd).await
+    }
+
+    /// Applies an action and appends its event; durable when it returns.
+    async fn act(&self, cmd: ActOn) -> Result<Acted, StoreError> {
+        self.writer().act(cmd).await
+    }
+
+    /// One handoff, or `None`.
+    async fn get_handoff(&self, id: Uuid) -> Result<Option<Handoff>, StoreError>;
+
+    /// A handoff's events, oldest first.
+    async fn handoff_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError>;
+
+    /// A page of handoffs.
+    async fn list_handoffs(&self, query: &HandoffQuery) -> Result<Page, StoreError>;
+
+    /// `(customer impact, created_at)` of every open handoff, for the aging view.
+    async fn open_ages(&self) -> Result<Vec<(String, Timestamp)>, StoreError>;
+
+    /// Handoffs created in `[from, to)`, counted per handoff reason.
+    async fn reason_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Up to `limit` events after log position `after`, in log order.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Stores a new token; [`StoreError::Duplicate`] if the name is taken.
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+
+    /// The token with this hash, revoked or not.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Revokes the token with this name; false if there is none.
+    async fn revoke_token(&self, name: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Walks the whole event log in pages and checks its hash chain.
+pub async fn verify_audit(store: &dyn Store) -> Result<ChainVerdict, StoreError> {
+    const PAGE: u32 = 5_000;
+    let mut head = ChainHead::default();
+    loop {
+        let events = store.events_after(head.position, PAGE).await?;
+        if let Some(broken) = verify_chain(&mut head, &events) {
+            return Ok(broken);
+        }
+        if events.len() < PAGE as usize {
+            return Ok(ChainVerdict::Intact {
+                events: head.position,
+            });
+        }
+    }
+}
