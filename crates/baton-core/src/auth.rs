@@ -30,6 +30,8 @@ pub enum Permission {
     Reassign,
     /// Report the execution of a decision.
     ReportExecution,
+    /// Answer a request for information.
+    ProvideInfo,
     /// Leader views and the global event feed.
     Views,
     /// Manage tokens.
@@ -60,9 +62,9 @@ impl Role {
         use Permission::*;
         match self {
             Self::Admin => true,
-            Self::Lead => matches!(permission, Read | Work | Reassign | Views),
-            Self::Reviewer => matches!(permission, Read | Work | Reassign),
-            Self::Agent => matches!(permission, Create | Read | ReportExecution),
+            Self::Lead => matches!(permission, Read | Work | Reassign | ProvideInfo | Views),
+            Self::Reviewer => matches!(permission, Read | Work | Reassign | ProvideInfo),
+            Self::Agent => matches!(permission, Create | Read | ReportExecution | ProvideInfo),
         }
     }
 }
@@ -80,11 +82,20 @@ mod tests {
     #[test]
     fn role_permission_table() {
         use Permission::*;
-        let all = [Create, Read, Work, Reassign, ReportExecution, Views, Admin];
+        let all = [
+            Create,
+            Read,
+            Work,
+            Reassign,
+            ReportExecution,
+            ProvideInfo,
+            Views,
+            Admin,
+        ];
         let table: [(Role, &[Permission]); 4] = [
-            (Role::Agent, &[Create, Read, ReportExecution]),
-            (Role::Reviewer, &[Read, Work, Reassign]),
-            (Role::Lead, &[Read, Work, Reassign, Views]),
+            (Role::Agent, &[Create, Read, ReportExecution, ProvideInfo]),
+            (Role::Reviewer, &[Read, Work, Reassign, ProvideInfo]),
+            (Role::Lead, &[Read, Work, Reassign, ProvideInfo, Views]),
             (Role::Admin, &all),
         ];
         for (role, granted) in table {

@@ -151,7 +151,8 @@ mod tests {
 
     #[test]
     fn any_edit_is_found_at_its_position() {
-        let edits: Vec<(i64, Box<dyn Fn(&mut Event)>)> = vec![
+        type Edit = Box<dyn Fn(&mut Event)>;
+        let edits: Vec<(i64, Edit)> = vec![
             (3, Box::new(|e| e.actor = "mallory".into())),
             (2, Box::new(|e| e.data = json!({ "text": "forged" }))),
             (4, Box::new(|e| e.at = Timestamp::from_second(99).unwrap())),

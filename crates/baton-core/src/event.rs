@@ -152,7 +152,7 @@ impl Event {
 
 /// Microseconds since the Unix epoch (the precision every store keeps).
 pub fn micros(at: Timestamp) -> i64 {
-    i64::try_from(at.as_microsecond()).unwrap_or(i64::MAX)
+    at.as_microsecond()
 }
 
 /// The timestamp `us` microseconds after the Unix epoch, clamped to jiff's range.

@@ -317,10 +317,7 @@ fn check_context(context: &ContextPacket) -> Result<(), DomainError> {
                 "must be a number from 0 to 1",
             ));
         }
-        non_empty(
-            "context.ai_assessment.proposed_action",
-            &ai.proposed_action,
-        )?;
+        non_empty("context.ai_assessment.proposed_action", &ai.proposed_action)?;
     }
     Ok(())
 }
@@ -367,15 +364,28 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut NewHandoff)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut NewHandoff)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("workflow", Box::new(|n| n.workflow = "Bad Name".into())),
             ("impact", Box::new(|n| n.impact = String::new())),
             ("reason", Box::new(|n| n.reason = "x y".into())),
-            ("owner_group", Box::new(|n| n.owner_group = Some("A".into()))),
+            (
+                "owner_group",
+                Box::new(|n| n.owner_group = Some("A".into())),
+            ),
             ("title", Box::new(|n| n.title = "  ".into())),
-            ("subject.ref", Box::new(|n| n.subject.reference = String::new())),
-            ("subject.url", Box::new(|n| n.subject.url = Some("ftp://x".into()))),
-            ("callback_url", Box::new(|n| n.callback_url = Some("nope".into()))),
+            (
+                "subject.ref",
+                Box::new(|n| n.subject.reference = String::new()),
+            ),
+            (
+                "subject.url",
+                Box::new(|n| n.subject.url = Some("ftp://x".into())),
+            ),
+            (
+                "callback_url",
+                Box::new(|n| n.callback_url = Some("nope".into())),
+            ),
             (
                 "context.ai_assessment.confidence",
                 Box::new(|n| n.context.ai_assessment.as_mut().unwrap().confidence = 1.5),

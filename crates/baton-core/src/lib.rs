@@ -17,9 +17,9 @@ pub use auth::{Permission, Role};
 pub use chain::{ChainHead, ChainVerdict, GENESIS_HASH, verify_chain};
 pub use error::DomainError;
 pub use event::{Event, EventKind, NewEvent};
-pub use handoff::{
-    AiAssessment, ContextPacket, Handoff, Link, Message, NewHandoff, Subject, Tier,
-};
+pub use handoff::{AiAssessment, ContextPacket, Handoff, Link, Message, NewHandoff, Subject, Tier};
 pub use label::Label;
-pub use lifecycle::{Action, AiOutputState, Change, ExecutionOutcome, LifecycleState, NoteVisibility};
+pub use lifecycle::{
+    Action, AiOutputState, Change, ExecutionOutcome, LifecycleState, NoteVisibility,
+};
 pub use receipt::{ClosureReceipt, ReceiptInput, Resolution};

@@ -271,7 +271,10 @@ pub fn apply(
             }
             let previous = h.assignee.take();
             h.state = Pending;
-            (EventKind::Released, json!({ "previous_assignee": previous }))
+            (
+                EventKind::Released,
+                json!({ "previous_assignee": previous }),
+            )
         }
         Action::RequestInfo { question } => {
             if state != InProgress {
@@ -378,7 +381,10 @@ pub fn apply(
             (EventKind::Resolved, data)
         }
         Action::ReportExecution { outcome, detail } => {
-            if !matches!(h.ai_state, AiOutputState::Approved | AiOutputState::Corrected) {
+            if !matches!(
+                h.ai_state,
+                AiOutputState::Approved | AiOutputState::Corrected
+            ) {
                 return Err(DomainError::IllegalAiTransition {
                     state: h.ai_state,
                     action: "report execution",

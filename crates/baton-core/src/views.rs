@@ -105,7 +105,11 @@ mod tests {
     fn buckets_have_exclusive_upper_bounds() {
         let now = at(10 * 24 * 3_600);
         let check = |age: i64, expect: &str| {
-            assert_eq!(age_bucket(at(10 * 24 * 3_600 - age), now), expect, "age {age}")
+            assert_eq!(
+                age_bucket(at(10 * 24 * 3_600 - age), now),
+                expect,
+                "age {age}"
+            )
         };
         check(0, "lt_1h");
         check(3_599, "lt_1h");

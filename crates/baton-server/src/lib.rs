@@ -1,1 +1,16 @@
-//! placeholder
+//! Baton's HTTP API: handoffs and their actions, leader views, the event
+//! feed, auth by API token, OpenAPI. Built on axum over any [`baton_store::Store`].
+
+mod api;
+pub mod clock;
+mod error;
+mod extract;
+mod openapi;
+mod router;
+mod state;
+pub mod token;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use error::ApiError;
+pub use router::{ENDPOINTS, Endpoint, router, serve};
+pub use state::{AppState, ServerConfig};

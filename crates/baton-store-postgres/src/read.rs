@@ -6,8 +6,8 @@ use baton_core::{Event, Handoff};
 use baton_store::sql::{self, EventRow, Param, TokenRow};
 use baton_store::{HandoffQuery, Page, Store, StoreError, TokenRecord, Writer};
 use jiff::Timestamp;
-use sqlx::postgres::PgRow;
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::{PgStore, map_err};
@@ -84,13 +84,25 @@ impl Store for PgStore {
     }
 
     async fn open_ages(&self) -> Result<Vec<(String, Timestamp)>, StoreError> {
-        let rows = sqlx::query(sql::OPEN_AGES).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = sqlx::query(sql::OPEN_AGES)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0).map_err(map_err)?, from_micros(r.try_get(1).map_err(map_err)?))))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(map_err)?,
+                    from_micros(r.try_get(1).map_err(map_err)?),
+                ))
+            })
             .collect()
     }
 
-    async fn reason_counts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<(String, u64)>, StoreError> {
+    async fn reason_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         let rows = sqlx::query(sql::REASON_COUNTS)
             .bind(micros(from))
             .bind(micros(to))
@@ -129,7 +141,9 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await
             .map_err(|e| match map_err(e) {
-                StoreError::Duplicate(_) => StoreError::Duplicate(format!("token name {}", token.name)),
+                StoreError::Duplicate(_) => {
+                    StoreError::Duplicate(format!("token name {}", token.name))
+                }
                 other => other,
             })?;
         Ok(())
@@ -145,7 +159,10 @@ impl Store for PgStore {
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows = sqlx::query(sql::LIST_TOKENS).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = sqlx::query(sql::LIST_TOKENS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         rows.iter().map(token_row).collect()
     }
 
@@ -160,7 +177,10 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 }

@@ -6,9 +6,9 @@ use baton_core::event::micros;
 use baton_core::{ChainHead, Event, Handoff, LifecycleState};
 use baton_store::sql;
 use baton_store::{Idempotency, Loaded, StoreError, WriteTx};
+use sqlx::Row;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, Postgres};
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::map_err;
@@ -34,7 +34,10 @@ impl PgWriteTx {
 impl WriteTx for PgWriteTx {
     async fn begin(&mut self) -> Result<ChainHead, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        sqlx::query("BEGIN").execute(&mut *conn).await.map_err(map_err)?;
+        sqlx::query("BEGIN")
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         self.conn = Some(conn);
         let row = sqlx::query("SELECT position, hash FROM chain_head WHERE id = 1 FOR UPDATE")
             .fetch_one(&mut **self.conn()?)
@@ -153,7 +156,10 @@ impl WriteTx for PgWriteTx {
             .execute(&mut **self.conn()?)
             .await
             .map_err(map_err)?;
-        sqlx::query("COMMIT").execute(&mut **self.conn()?).await.map_err(map_err)?;
+        sqlx::query("COMMIT")
+            .execute(&mut **self.conn()?)
+            .await
+            .map_err(map_err)?;
         self.conn = None;
         Ok(())
     }

@@ -23,7 +23,10 @@ impl SqliteWriteTx {
 #[async_trait]
 impl WriteTx for SqliteWriteTx {
     async fn begin(&mut self) -> Result<ChainHead, StoreError> {
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.conn).await.map_err(map_err)?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut self.conn)
+            .await
+            .map_err(map_err)?;
         let row = sqlx::query("SELECT position, hash FROM chain_head WHERE id = 1")
             .fetch_one(&mut self.conn)
             .await
@@ -140,7 +143,10 @@ impl WriteTx for SqliteWriteTx {
             .execute(&mut self.conn)
             .await
             .map_err(map_err)?;
-        sqlx::query("COMMIT").execute(&mut self.conn).await.map_err(map_err)?;
+        sqlx::query("COMMIT")
+            .execute(&mut self.conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

@@ -10,7 +10,9 @@ use baton_store_sqlite::SqliteStore;
 async fn fresh() -> Option<Arc<dyn Store>> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("baton.db");
-    let store = SqliteStore::open(path.to_str().expect("utf-8 path")).await.expect("open");
+    let store = SqliteStore::open(path.to_str().expect("utf-8 path"))
+        .await
+        .expect("open");
     // Keep the directory for the life of the test process.
     std::mem::forget(dir);
     Some(Arc::new(store))
@@ -24,7 +26,10 @@ async fn tampering_with_a_stored_event_is_detected() {
     let path = dir.path().join("baton.db");
     let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
     for i in 0..3 {
-        store.create_handoff(new_handoff("triage", "low", "missing_data", i)).await.unwrap();
+        store
+            .create_handoff(new_handoff("triage", "low", "missing_data", i))
+            .await
+            .unwrap();
     }
     sqlx::query("UPDATE events SET actor = 'mallory' WHERE position = 2")
         .execute(store.pool())
@@ -43,9 +48,17 @@ async fn data_survives_reopening_the_file() {
     let path = path.to_str().unwrap();
     let id = {
         let store = SqliteStore::open(path).await.unwrap();
-        store.create_handoff(new_handoff("triage", "low", "missing_data", 0)).await.unwrap().handoff.id
+        store
+            .create_handoff(new_handoff("triage", "low", "missing_data", 0))
+            .await
+            .unwrap()
+            .handoff
+            .id
     };
     let store = SqliteStore::open(path).await.unwrap();
     assert!(store.get_handoff(id).await.unwrap().is_some());
-    assert_eq!(verify_audit(&store).await.unwrap(), ChainVerdict::Intact { events: 1 });
+    assert_eq!(
+        verify_audit(&store).await.unwrap(),
+        ChainVerdict::Intact { events: 1 }
+    );
 }

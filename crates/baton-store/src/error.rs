@@ -12,7 +12,9 @@ pub enum StoreError {
     #[error(transparent)]
     Domain(#[from] DomainError),
     /// The claim token is missing, stale or someone else's.
-    #[error("the claim token is missing, stale or belongs to someone else; claim the handoff again")]
+    #[error(
+        "the claim token is missing, stale or belongs to someone else; claim the handoff again"
+    )]
     ClaimMismatch,
     /// Another request changed the handoff first.
     #[error("the handoff changed while this request ran; read it again and retry")]

@@ -17,9 +17,11 @@ pub enum Param {
 }
 
 /// Columns of an event row, in [`EventRow`] order.
-pub const EVENT_COLUMNS: &str = "position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash";
+pub const EVENT_COLUMNS: &str =
+    "position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash";
 /// Columns of a token row, in [`TokenRow`] order.
-pub const TOKEN_COLUMNS: &str = "id, name, role, groups_json, workflows_json, hash, created_us, revoked_us";
+pub const TOKEN_COLUMNS: &str =
+    "id, name, role, groups_json, workflows_json, hash, created_us, revoked_us";
 
 /// Events after a position: `$1` position, `$2` limit.
 pub const EVENTS_AFTER: &str = "SELECT position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash \
@@ -43,7 +45,8 @@ pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
 pub const INSERT_IDEMPOTENCY: &str =
     "INSERT INTO idempotency_keys (key, handoff_id, body_hash) VALUES ($1, $2, $3)";
 /// Find an idempotency key.
-pub const FIND_IDEMPOTENCY: &str = "SELECT handoff_id, body_hash FROM idempotency_keys WHERE key = $1";
+pub const FIND_IDEMPOTENCY: &str =
+    "SELECT handoff_id, body_hash FROM idempotency_keys WHERE key = $1";
 /// Insert an event, columns as [`EVENT_COLUMNS`].
 pub const INSERT_EVENT: &str = "INSERT INTO events \
      (position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash) \
@@ -73,7 +76,11 @@ pub fn list_handoffs(q: &HandoffQuery) -> (String, Vec<Param>) {
         sql.push_str(&clause.replace('?', &format!("${}", params.len())));
     };
     if !q.states.is_empty() {
-        let list: Vec<String> = q.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let list: Vec<String> = q
+            .states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
     }
     for (column, value) in [
@@ -83,7 +90,11 @@ pub fn list_handoffs(q: &HandoffQuery) -> (String, Vec<Param>) {
         ("workflow", &q.workflow),
     ] {
         if let Some(value) = value {
-            bind(&mut sql, &format!(" AND {column} = ?"), Param::Text(value.clone()));
+            bind(
+                &mut sql,
+                &format!(" AND {column} = ?"),
+                Param::Text(value.clone()),
+            );
         }
     }
     match &q.assignee {
@@ -112,9 +123,21 @@ pub fn list_handoffs(q: &HandoffQuery) -> (String, Vec<Param>) {
         Sort::Created => ("<", "DESC"),
     };
     if let Some(cursor) = q.cursor {
-        bind(&mut sql, &format!(" AND (created_us {cmp} ?"), Param::Int(cursor.created_us));
-        bind(&mut sql, " OR (created_us = ?", Param::Int(cursor.created_us));
-        bind(&mut sql, &format!(" AND id {cmp} ?))"), Param::Text(cursor.id.to_string()));
+        bind(
+            &mut sql,
+            &format!(" AND (created_us {cmp} ?"),
+            Param::Int(cursor.created_us),
+        );
+        bind(
+            &mut sql,
+            " OR (created_us = ?",
+            Param::Int(cursor.created_us),
+        );
+        bind(
+            &mut sql,
+            &format!(" AND id {cmp} ?))"),
+            Param::Text(cursor.id.to_string()),
+        );
     }
     sql.push_str(&format!(" ORDER BY created_us {order}, id {order}"));
     bind(&mut sql, " LIMIT ?", Param::Int(i64::from(q.limit) + 1));
@@ -152,7 +175,8 @@ pub struct EventRow {
 impl TryFrom<EventRow> for Event {
     type Error = StoreError;
     fn try_from(row: EventRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str| StoreError::backend(format!("corrupt event {}: {what}", row.position));
+        let corrupt =
+            |what: &str| StoreError::backend(format!("corrupt event {}: {what}", row.position));
         Ok(Event {
             position: row.position,
             handoff_id: row.handoff_id.parse().map_err(|_| corrupt("handoff_id"))?,
@@ -191,13 +215,15 @@ pub struct TokenRow {
 impl TryFrom<TokenRow> for TokenRecord {
     type Error = StoreError;
     fn try_from(row: TokenRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str| StoreError::backend(format!("corrupt token {}: {what}", row.name));
+        let corrupt =
+            |what: &str| StoreError::backend(format!("corrupt token {}: {what}", row.name));
         Ok(TokenRecord {
             id: row.id.parse().map_err(|_| corrupt("id"))?,
             name: row.name.clone(),
             role: Role::parse(&row.role).ok_or_else(|| corrupt("role"))?,
             groups: serde_json::from_str(&row.groups_json).map_err(|_| corrupt("groups"))?,
-            workflows: serde_json::from_str(&row.workflows_json).map_err(|_| corrupt("workflows"))?,
+            workflows: serde_json::from_str(&row.workflows_json)
+                .map_err(|_| corrupt("workflows"))?,
             hash: row.hash.clone(),
             created_at: from_micros(row.created_us),
             revoked_at: row.revoked_us.map(from_micros),
@@ -227,14 +253,20 @@ mod tests {
         let q = HandoffQuery {
             owner_group: Some("g".into()),
             groups_in: Some(vec!["a".into(), "b".into()]),
-            cursor: Some(Cursor { created_us: 5, id: uuid::Uuid::nil() }),
+            cursor: Some(Cursor {
+                created_us: 5,
+                id: uuid::Uuid::nil(),
+            }),
             limit: 10,
             ..Default::default()
         };
         let (sql, params) = list_handoffs(&q);
         assert!(sql.contains("owner_group = $1"), "{sql}");
         assert!(sql.contains("owner_group IN ($2, $3)"), "{sql}");
-        assert!(sql.contains("(created_us < $4 OR (created_us = $5 AND id < $6))"), "{sql}");
+        assert!(
+            sql.contains("(created_us < $4 OR (created_us = $5 AND id < $6))"),
+            "{sql}"
+        );
         assert!(sql.ends_with("LIMIT $7"), "{sql}");
         assert_eq!(params.len(), 7);
         assert_eq!(params[6], Param::Int(11));

@@ -7,9 +7,7 @@
 //! retries its requests one by one, so one bad request never fails another.
 
 use async_trait::async_trait;
-use baton_core::{
-    ChainHead, Event, EventKind, Handoff, LifecycleState, NewEvent, lifecycle,
-};
+use baton_core::{ChainHead, Event, EventKind, Handoff, LifecycleState, NewEvent, lifecycle};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -41,7 +39,11 @@ pub trait WriteTx: Send + 'static {
     /// The handoff id and body hash stored under an idempotency key.
     async fn find_idempotency(&mut self, key: &str) -> Result<Option<(Uuid, String)>, StoreError>;
     /// Inserts a new handoff (and its idempotency key).
-    async fn insert(&mut self, handoff: &Handoff, idem: Option<&Idempotency>) -> Result<(), StoreError>;
+    async fn insert(
+        &mut self,
+        handoff: &Handoff,
+        idem: Option<&Idempotency>,
+    ) -> Result<(), StoreError>;
     /// Updates a handoff if it is still in state `expected`; false if not.
     async fn update(
         &mut self,
@@ -59,8 +61,8 @@ pub trait WriteTx: Send + 'static {
 }
 
 enum Command {
-    Create(CreateHandoff),
-    Act(ActOn),
+    Create(Box<CreateHandoff>),
+    Act(Box<ActOn>),
 }
 
 enum Outcome {
@@ -96,7 +98,7 @@ impl Writer {
 
     /// Creates a handoff; see [`crate::Store::create_handoff`].
     pub async fn create(&self, cmd: CreateHandoff) -> Result<Created, StoreError> {
-        match self.submit(Command::Create(cmd)).await? {
+        match self.submit(Command::Create(Box::new(cmd))).await? {
             Outcome::Created(c) => Ok(c),
             Outcome::Acted(_) => Err(StoreError::backend("writer answered the wrong command")),
         }
@@ -104,7 +106,7 @@ impl Writer {
 
     /// Acts on a handoff; see [`crate::Store::act`].
     pub async fn act(&self, cmd: ActOn) -> Result<Acted, StoreError> {
-        match self.submit(Command::Act(cmd)).await? {
+        match self.submit(Command::Act(Box::new(cmd))).await? {
             Outcome::Acted(a) => Ok(a),
             Outcome::Created(_) => Err(StoreError::backend("writer answered the wrong command")),
         }
@@ -152,7 +154,9 @@ async fn run(mut tx: impl WriteTx, mut rx: mpsc::Receiver<Job>, committed: broad
                     let outcome = match batch(&mut tx, &[&job.command]).await {
                         Ok((mut outcomes, position)) => {
                             let _ = committed.send(position);
-                            outcomes.pop().unwrap_or_else(|| Err(StoreError::backend("no outcome")))
+                            outcomes
+                                .pop()
+                                .unwrap_or_else(|| Err(StoreError::backend("no outcome")))
                         }
                         Err(err) => Err(err),
                     };
@@ -167,7 +171,10 @@ type Outcomes = Vec<Result<Outcome, StoreError>>;
 
 /// Runs `commands` in one transaction. The outer error is a database failure
 /// (nothing committed); inner errors are per-command refusals.
-async fn batch(tx: &mut impl WriteTx, commands: &[&Command]) -> Result<(Outcomes, i64), StoreError> {
+async fn batch(
+    tx: &mut impl WriteTx,
+    commands: &[&Command],
+) -> Result<(Outcomes, i64), StoreError> {
     let mut head = tx.begin().await?;
     let mut outcomes = Vec::with_capacity(commands.len());
     for command in commands {
@@ -226,10 +233,16 @@ async fn create(
     })
 }
 
-async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result<Acted, StoreError> {
+async fn act(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &ActOn,
+) -> Result<Acted, StoreError> {
     let loaded = tx.load(cmd.id).await?.ok_or(StoreError::NotFound)?;
     if let Some(groups) = &cmd.groups_in
-        && !groups.iter().any(|g| g == loaded.handoff.owner_group.as_str())
+        && !groups
+            .iter()
+            .any(|g| g == loaded.handoff.owner_group.as_str())
     {
         return Err(StoreError::NotFound);
     }
@@ -250,7 +263,12 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
     };
     let seq = loaded.last_seq + 1;
     let updated = tx
-        .update(&change.handoff, loaded.handoff.state, claim_token.as_deref(), seq)
+        .update(
+            &change.handoff,
+            loaded.handoff.state,
+            claim_token.as_deref(),
+            seq,
+        )
         .await?;
     if !updated {
         return Err(StoreError::Conflict);

@@ -124,7 +124,10 @@ fn resolution_sets_the_ai_output_state_and_receipt() {
         assert_eq!(change.handoff.ai_state, ai, "{resolution:?}");
         let r = change.handoff.receipt.unwrap();
         assert_eq!((r.decided_by.as_str(), r.resolved_at), ("amy", at(5)));
-        assert_eq!(change.handoff.customer_note.as_deref(), Some("we refunded 500 EUR"));
+        assert_eq!(
+            change.handoff.customer_note.as_deref(),
+            Some("we refunded 500 EUR")
+        );
         assert_eq!(change.kind, EventKind::Resolved);
     }
 }
@@ -189,12 +192,28 @@ fn failed_execution_reopens_as_rework() {
 #[test]
 fn claim_release_and_reassign_track_the_assignee() {
     let h = handoff_in(LifecycleState::Pending, AiOutputState::Proposed);
-    let claimed = apply(&h, Action::Claim { assignee: "amy".into() }, "amy", at(3)).unwrap();
+    let claimed = apply(
+        &h,
+        Action::Claim {
+            assignee: "amy".into(),
+        },
+        "amy",
+        at(3),
+    )
+    .unwrap();
     assert_eq!(claimed.handoff.assignee.as_deref(), Some("amy"));
     assert_eq!(claimed.handoff.claimed_at, Some(at(3)));
     let released = apply(&claimed.handoff, Action::Release, "amy", at(4)).unwrap();
     assert_eq!(released.handoff.assignee, None);
-    let claimed = apply(&h, Action::Claim { assignee: "bo".into() }, "bo", at(5)).unwrap();
+    let claimed = apply(
+        &h,
+        Action::Claim {
+            assignee: "bo".into(),
+        },
+        "bo",
+        at(5),
+    )
+    .unwrap();
     let moved = apply(
         &claimed.handoff,
         Action::Reassign {

@@ -1,0 +1,216 @@
+//! The command line, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Baton: the AI-to-human handoff queue.
+#[derive(Debug, Parser)]
+#[command(name = "baton", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the database is: a flag, `BATON_DATABASE`, `baton.toml`, or `./baton.db`.
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// Database: a SQLite file path (default ./baton.db) or postgres://user@host/db.
+    #[arg(long, env = "BATON_DATABASE")]
+    pub database: Option<String>,
+    /// Config file (TOML); values there are overridden by env and flags.
+    #[arg(long, env = "BATON_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// A running Baton to talk to.
+#[derive(Debug, Args, Clone)]
+pub struct ClientArgs {
+    /// Base URL of the Baton server.
+    #[arg(long, env = "BATON_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// API token.
+    #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies migrations; prints an admin token on an empty database).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "BATON_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Write a commented baton.toml.
+    Init {
+        /// Where to write it.
+        #[arg(long, default_value = "baton.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Check the event log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Work with handoffs on a running server (BATON_URL, BATON_TOKEN).
+    Handoff {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: HandoffCommand,
+    },
+    /// Load-test a running server.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret once.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Unique name; recorded as the actor of what the token does.
+        #[arg(long)]
+        name: String,
+        /// agent, reviewer, lead or admin.
+        #[arg(long)]
+        role: String,
+        /// Owner groups a reviewer works in, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// Workflows an agent is limited to, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        workflows: Vec<String>,
+        /// Print only the secret, for scripts.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The token's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit 1 and name the first broken event if any.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HandoffCommand {
+    /// Create a handoff from a JSON file ('-' for stdin).
+    Create {
+        /// The NewHandoff JSON.
+        file: PathBuf,
+        /// Idempotency-Key, making retries safe.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// List handoffs.
+    List {
+        /// Lifecycle states, comma-separated.
+        #[arg(long)]
+        state: Option<String>,
+        /// Owner group.
+        #[arg(long)]
+        owner_group: Option<String>,
+        /// Customer impact.
+        #[arg(long)]
+        impact: Option<String>,
+        /// age (oldest first) or created (newest first).
+        #[arg(long)]
+        sort: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one handoff and its events.
+    Show {
+        /// Handoff id.
+        id: String,
+    },
+    /// Claim a handoff; prints the claim token.
+    Claim {
+        /// Handoff id.
+        id: String,
+    },
+    /// Resolve a handoff with a closure receipt.
+    Resolve {
+        /// Handoff id.
+        id: String,
+        /// The claim token from `claim`.
+        #[arg(long)]
+        claim_token: String,
+        /// approved, corrected, rejected, routed, escalated or paused.
+        #[arg(long)]
+        resolution: String,
+        /// Resolution reason code.
+        #[arg(long)]
+        reason: String,
+        /// What changed against the AI proposal (JSON).
+        #[arg(long)]
+        changes: Option<String>,
+        /// What the customer was told.
+        #[arg(long)]
+        customer_note: Option<String>,
+        /// A note for colleagues.
+        #[arg(long)]
+        internal_note: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable creates per second against a running server.
+    Create {
+        /// Base URL of the server.
+        #[arg(long, env = "BATON_URL", default_value = "http://127.0.0.1:8080")]
+        target: String,
+        /// API token with the agent or admin role.
+        #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// How long to run, e.g. 30s or 2m.
+        #[arg(long, default_value = "30s")]
+        duration: String,
+    },
+}

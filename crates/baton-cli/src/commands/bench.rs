@@ -1,0 +1,98 @@
+//! `baton bench create`: many clients creating handoffs as fast as the server
+//! acknowledges them; prints throughput and latency percentiles.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use jiff::SignedDuration;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::cli::BenchCommand;
+use crate::client::ApiClient;
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Create {
+        target,
+        token,
+        clients,
+        duration,
+    } = command;
+    let duration: SignedDuration = duration
+        .parse()
+        .with_context(|| format!("--duration {duration:?}: use a duration such as 30s or 2m"))?;
+    let duration = Duration::try_from(duration).context("--duration must be positive")?;
+    anyhow::ensure!(clients > 0, "--clients must be at least 1");
+    let client = Arc::new(ApiClient::new(&target, Some(&token))?);
+    client
+        .call(Method::GET, "/v1/handoffs?limit=1", None)
+        .await
+        .context("cannot use the target")?;
+    eprintln!("bench: {clients} clients creating handoffs on {target} for {duration:?}");
+    let start = Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    let body = json!({
+                        "workflow": "bench", "title": "bench handoff", "impact": "normal",
+                        "reason": "low_confidence",
+                        "subject": {"source": "bench", "ref": format!("{c}-{i}")},
+                        "context": {"summary": "load test", "payload": {"client": c, "n": i}},
+                    });
+                    let t = Instant::now();
+                    match client.call(Method::POST, "/v1/handoffs", Some(&body)).await {
+                        Ok(_) => latencies.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    }
+                    i += 1;
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let progress = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            eprintln!("bench: {:.0}s elapsed", start.elapsed().as_secs_f64());
+        }
+    });
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    progress.abort();
+    let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!("requests ok:   {}", latencies.len());
+    println!("errors:        {errors}");
+    println!(
+        "throughput:    {:.0} creates/s",
+        latencies.len() as f64 / elapsed
+    );
+    println!("latency p50:   {:.2} ms", pct(0.50));
+    println!("latency p99:   {:.2} ms", pct(0.99));
+    println!("latency max:   {:.2} ms", pct(1.0));
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

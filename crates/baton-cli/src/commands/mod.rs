@@ -1,0 +1,23 @@
+//! One module per command; [`run`] dispatches.
+
+mod admin;
+mod bench;
+mod handoff;
+mod serve;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { db, listen } => serve::run(db, listen).await,
+        Command::Init { path, force } => admin::init(&path, force),
+        Command::Migrate { db } => admin::migrate(db).await,
+        Command::Token { command } => admin::token(command).await,
+        Command::Audit { command } => admin::audit(command).await,
+        Command::Handoff { client, command } => handoff::run(client, command).await,
+        Command::Bench { command } => bench::run(command).await,
+    }
+}

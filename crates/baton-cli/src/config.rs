@@ -1,0 +1,143 @@
+//! Service configuration: `baton.toml` < environment (`BATON_…`) < flags.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE: &str = "./baton.db";
+
+/// The service configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on.
+    pub listen: Option<String>,
+    /// Database URL or SQLite path.
+    pub database: Option<String>,
+    /// Owner group for handoffs created without one.
+    pub default_group: Option<String>,
+    /// Largest request body in bytes.
+    pub body_limit: Option<usize>,
+}
+
+/// The resolved configuration.
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Database URL or SQLite path.
+    pub database: String,
+    /// Owner group for handoffs created without one.
+    pub default_group: String,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &redact(&self.database))
+            .field("default_group", &self.default_group)
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Reads `file` (if given, or `./baton.toml` if present) and applies the
+    /// flag/env values on top.
+    pub fn load(
+        file: Option<&Path>,
+        database: Option<String>,
+        listen: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let file_config = match file {
+            Some(path) => read(path)?,
+            None if Path::new("baton.toml").exists() => read(Path::new("baton.toml"))?,
+            None => FileConfig::default(),
+        };
+        Ok(Self {
+            listen: listen
+                .or(file_config.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            database: database
+                .or(file_config.database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.into()),
+            default_group: file_config.default_group.unwrap_or_else(|| "triage".into()),
+            body_limit: file_config.body_limit.unwrap_or(1024 * 1024),
+        })
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid baton config", path.display()))
+}
+
+/// What `baton init` writes.
+pub const EXAMPLE: &str = r#"# Baton service configuration. Environment variables (BATON_LISTEN,
+# BATON_DATABASE) override these values, and command-line flags override both.
+
+# Address the HTTP API listens on.
+listen = "127.0.0.1:8080"
+
+# Database: a SQLite file (the embedded default) or a PostgreSQL URL for
+# several instances, e.g. "postgres://baton@db.internal/baton".
+database = "./baton.db"
+
+# Owner group of handoffs created without one.
+default_group = "triage"
+
+# Largest accepted request body, in bytes.
+body_limit = 1048576
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        let c = Config::load(Some(&path), None, Some("0.0.0.0:9".into())).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9");
+        assert_eq!(c.database, "./baton.db");
+        assert_eq!(c.body_limit, 1_048_576);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(&path, "lisen = 'x'").unwrap();
+        let err = Config::load(Some(&path), None, None).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("./baton.db"), "./baton.db");
+    }
+}

@@ -1,0 +1,263 @@
+//! `POST /v1/handoffs/{id}/{action}`: claim, release, request-info,
+//! provide-info, notes, reassign, escalate, resolve, execution, close, reopen.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use baton_core::{Action, ExecutionOutcome, NoteVisibility, Permission, ReceiptInput, Role};
+use baton_store::ActOn;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::handoffs::parse_id;
+use super::view::{ActionResult, HandoffView};
+use crate::extract::{ApiJson, Caller};
+use crate::{ApiError, AppState};
+
+/// The action names of the URL space, in lifecycle order.
+pub const ACTIONS: [&str; 11] = [
+    "claim",
+    "release",
+    "request-info",
+    "provide-info",
+    "notes",
+    "reassign",
+    "escalate",
+    "resolve",
+    "execution",
+    "close",
+    "reopen",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithClaim {
+    claim_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestInfoBody {
+    claim_token: Option<String>,
+    question: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvideInfoBody {
+    info: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+    #[serde(default)]
+    visibility: NoteVisibility,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReassignBody {
+    owner_group: String,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalateBody {
+    owner_group: Option<String>,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    claim_token: Option<String>,
+    #[serde(flatten)]
+    receipt: ReceiptInput,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecutionBody {
+    outcome: ExecutionOutcome,
+    detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: String,
+}
+
+/// An action parsed from its URL name and body.
+type Parsed = (Action, Option<String>, Permission);
+
+/// Parses the body of `name` into an action, its claim token and the
+/// permission it needs; `None` for an unknown action.
+fn parse_action(name: &str, body: &[u8], caller: &Caller) -> Option<Result<Parsed, ApiError>> {
+    fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+        crate::extract::parse_json(if body.is_empty() { b"{}" } else { body })
+    }
+    let parsed = (|| {
+        Ok(match name {
+            "claim" => {
+                json::<Empty>(body)?;
+                (
+                    Action::Claim {
+                        assignee: caller.name.clone(),
+                    },
+                    None,
+                    Permission::Work,
+                )
+            }
+            "release" => (
+                Action::Release,
+                json::<WithClaim>(body)?.claim_token,
+                Permission::Work,
+            ),
+            "request-info" => {
+                let b: RequestInfoBody = json(body)?;
+                (
+                    Action::RequestInfo {
+                        question: b.question,
+                    },
+                    b.claim_token,
+                    Permission::Work,
+                )
+            }
+            "provide-info" => {
+                let b: ProvideInfoBody = json(body)?;
+                (
+                    Action::ProvideInfo { info: b.info },
+                    None,
+                    Permission::ProvideInfo,
+                )
+            }
+            "notes" => {
+                let b: NoteBody = json(body)?;
+                (
+                    Action::AddNote {
+                        text: b.text,
+                        visibility: b.visibility,
+                    },
+                    None,
+                    Permission::Work,
+                )
+            }
+            "reassign" => {
+                let b: ReassignBody = json(body)?;
+                (
+                    Action::Reassign {
+                        owner_group: b.owner_group,
+                        reason: b.reason,
+                    },
+                    None,
+                    Permission::Reassign,
+                )
+            }
+            "escalate" => {
+                let b: EscalateBody = json(body)?;
+                (
+                    Action::Escalate {
+                        owner_group: b.owner_group,
+                        reason: b.reason,
+                    },
+                    None,
+                    Permission::Reassign,
+                )
+            }
+            "resolve" => {
+                let b: ResolveBody = json(body)?;
+                (Action::Resolve(b.receipt), b.claim_token, Permission::Work)
+            }
+            "execution" => {
+                let b: ExecutionBody = json(body)?;
+                (
+                    Action::ReportExecution {
+                        outcome: b.outcome,
+                        detail: b.detail,
+                    },
+                    None,
+                    Permission::ReportExecution,
+                )
+            }
+            "close" => {
+                json::<Empty>(body)?;
+                (Action::Close, None, Permission::Work)
+            }
+            "reopen" => (
+                Action::Reopen {
+                    reason: json::<ReasonBody>(body)?.reason,
+                },
+                None,
+                Permission::Work,
+            ),
+            _ => return Err(None),
+        })
+    })();
+    match parsed {
+        Ok(ok) => Some(Ok(ok)),
+        Err(None) => None,
+        Err(Some(err)) => Some(Err(err)),
+    }
+}
+
+/// `POST /v1/handoffs/{id}/{action}`: applies the action and returns the
+/// handoff, the event and (after a claim) the claim token.
+pub async fn act_on_handoff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let unknown = || {
+        ApiError::new(
+            "not_found",
+            format!("unknown action {name:?}; use one of {}", ACTIONS.join(", ")),
+        )
+    };
+    if !ACTIONS.contains(&name.as_str()) {
+        return Err(unknown());
+    }
+    let body: ApiJson<serde_json::Value> = ApiJson::from_request(request, &state).await?;
+    let raw: Bytes = body.raw;
+    let (action, claim_token, permission) =
+        parse_action(&name, &raw, &caller).ok_or_else(unknown)??;
+    caller.require(permission)?;
+    let uuid = parse_id(&id)?;
+    if caller.role == Role::Agent {
+        // Agents act only within their workflows; the workflow never changes.
+        let handoff = state.store.get_handoff(uuid).await?;
+        if !handoff.is_some_and(|h| caller.can_see(h.owner_group.as_str(), h.workflow.as_str())) {
+            return Err(ApiError::no_handoff(&id));
+        }
+    }
+    let acted = state
+        .store
+        .act(ActOn {
+            id: uuid,
+            action,
+            actor: caller.name.clone(),
+            now: state.clock.now(),
+            claim_token,
+            groups_in: caller.group_scope(),
+        })
+        .await
+        .map_err(|e| match e {
+            baton_store::StoreError::NotFound => ApiError::no_handoff(&id),
+            other => other.into(),
+        })?;
+    Ok(Json(ActionResult {
+        handoff: HandoffView::new(&acted.handoff, state.clock.now()),
+        event: &acted.event,
+        claim_token: acted.claim_token.as_deref(),
+    })
+    .into_response())
+}

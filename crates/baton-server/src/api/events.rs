@@ -1,0 +1,97 @@
+//! The global event feed: pages after a cursor, and a live server-sent-event stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use baton_core::Permission;
+use futures::Stream;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::extract::{ApiQuery, Caller};
+use crate::{ApiError, AppState};
+
+/// `?after=&limit=` of the feed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedParams {
+    /// Log position to start after (default 0).
+    after: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// `GET /v1/events?after=CURSOR`: events after a log position, with `next_after`.
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<FeedParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Views)?;
+    let after = p.after.unwrap_or(0).max(0);
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(
+            ApiError::new("invalid_query", "limit must be from 1 to 1000").with_field("limit"),
+        );
+    }
+    let events = state.store.events_after(after, limit).await?;
+    let next_after = events.last().map_or(after, |e| e.position);
+    Ok(Json(json!({ "events": events, "next_after": next_after })).into_response())
+}
+
+/// `GET /v1/events/stream?after=CURSOR`: every event after the cursor (or
+/// `Last-Event-ID`), then new ones as they commit. Each SSE message has the
+/// event's log position as its id and kind as its event name. It also polls
+/// once a second, so events written by other instances arrive too.
+pub async fn stream_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<FeedParams>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    caller.require(Permission::Views)?;
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    let after = last_id.or(p.after).unwrap_or(0).max(0);
+    let wake = state.store.writer().subscribe();
+    let stream = futures::stream::unfold(
+        (
+            state,
+            after,
+            wake,
+            Vec::<baton_core::Event>::new().into_iter(),
+        ),
+        |(state, mut after, mut wake, mut pending)| async move {
+            loop {
+                if let Some(event) = pending.next() {
+                    after = event.position;
+                    let sse = SseEvent::default()
+                        .id(event.position.to_string())
+                        .event(event.kind.as_str())
+                        .json_data(&event)
+                        .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
+                    return Some((Ok(sse), (state, after, wake, pending)));
+                }
+                match state.store.events_after(after, 500).await {
+                    Ok(events) if !events.is_empty() => pending = events.into_iter(),
+                    Ok(_) => {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), wake.recv()).await;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "event stream read failed");
+                        let _ = tokio::time::timeout(Duration::from_secs(1), wake.recv()).await;
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,236 @@
+//! Create, read and list handoffs.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use baton_core::{LifecycleState, NewHandoff, Permission};
+use baton_store::{CreateHandoff, Cursor, HandoffQuery, Idempotency, Sort};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::view::{HandoffDetail, HandoffView};
+use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::{ApiError, AppState};
+
+/// Longest accepted `Idempotency-Key`, in bytes.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// `POST /v1/handoffs`: 201 with the new handoff; 200 with the same handoff
+/// when an `Idempotency-Key` is replayed with the same body; 422 when the
+/// key comes with another body.
+pub async fn create_handoff(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: ApiJson<NewHandoff>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Create)?;
+    let new = body.value;
+    if caller
+        .workflow_scope()
+        .is_some_and(|w| !w.contains(&new.workflow))
+    {
+        return Err(ApiError::forbidden(format!(
+            "this token may not create handoffs in workflow {}",
+            new.workflow
+        ))
+        .with_field("workflow"));
+    }
+    let idempotency = idempotency(&headers, &caller, &body.raw)?;
+    let now = state.clock.now();
+    let handoff = new.into_handoff(
+        Uuid::now_v7(),
+        &state.config.default_group,
+        &caller.name,
+        now,
+    )?;
+    let created = state
+        .store
+        .create_handoff(CreateHandoff {
+            handoff,
+            idempotency,
+        })
+        .await?;
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(HandoffView::new(&created.handoff, now))).into_response();
+    if created.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+fn idempotency(
+    headers: &HeaderMap,
+    caller: &Caller,
+    raw: &[u8],
+) -> Result<Option<Idempotency>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
+        .ok_or_else(|| {
+            ApiError::new(
+                "bad_request",
+                format!(
+                    "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ascii characters"
+                ),
+            )
+            .with_field("Idempotency-Key")
+        })?;
+    Ok(Some(Idempotency {
+        // Keys are scoped per token: two automations cannot collide.
+        key: format!("{}:{key}", caller.name),
+        body_hash: hex::encode(Sha256::digest(raw)),
+    }))
+}
+
+/// Parses a path id; anything but a UUID is simply not found.
+pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::no_handoff(id))
+}
+
+/// `GET /v1/handoffs/{id}`: the handoff and its events.
+pub async fn get_handoff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let uuid = parse_id(&id)?;
+    let handoff = state
+        .store
+        .get_handoff(uuid)
+        .await?
+        .filter(|h| caller.can_see(h.owner_group.as_str(), h.workflow.as_str()))
+        .ok_or_else(|| ApiError::no_handoff(&id))?;
+    let events = state.store.handoff_events(uuid).await?;
+    let view = HandoffView::new(&handoff, state.clock.now());
+    Ok(Json(HandoffDetail {
+        view,
+        events: &events,
+    })
+    .into_response())
+}
+
+/// Query parameters of `GET /v1/handoffs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Lifecycle states, comma-separated.
+    pub state: Option<String>,
+    /// Owner group.
+    pub owner_group: Option<String>,
+    /// Customer impact.
+    pub impact: Option<String>,
+    /// Handoff reason.
+    pub reason: Option<String>,
+    /// Assignee, or `none` for unassigned.
+    pub assignee: Option<String>,
+    /// Workflow.
+    pub workflow: Option<String>,
+    /// `age` (oldest first) or `created` (newest first, the default).
+    pub sort: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Default page size.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: u32 = 500;
+
+impl ListParams {
+    /// Validates into a store query, naming the bad parameter.
+    pub fn into_query(self, caller: &Caller) -> Result<HandoffQuery, ApiError> {
+        let bad = |field: &str, message: String| {
+            ApiError::new("invalid_query", message).with_field(field)
+        };
+        let states = match self.state.as_deref() {
+            None | Some("") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|s| {
+                    LifecycleState::parse(s.trim()).ok_or_else(|| {
+                        bad("state", format!("unknown state {s:?}; use pending, in_progress, waiting, resolved or closed"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let sort = match self.sort.as_deref() {
+            None | Some("created") => Sort::Created,
+            Some("age") => Sort::Age,
+            Some(other) => {
+                return Err(bad(
+                    "sort",
+                    format!("unknown sort {other:?}; use age or created"),
+                ));
+            }
+        };
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(bad("limit", format!("limit must be from 1 to {MAX_LIMIT}")));
+        }
+        let cursor = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
+                bad(
+                    "cursor",
+                    "unknown cursor; pass next_cursor from the previous page".into(),
+                )
+            })?),
+        };
+        let assignee = self
+            .assignee
+            .map(|a| if a == "none" { None } else { Some(a) });
+        Ok(HandoffQuery {
+            states,
+            owner_group: self.owner_group,
+            impact: self.impact,
+            reason: self.reason,
+            assignee,
+            workflow: self.workflow,
+            groups_in: caller.group_scope(),
+            workflows_in: caller.workflow_scope(),
+            sort,
+            limit,
+            cursor,
+        })
+    }
+}
+
+/// `GET /v1/handoffs`: a page of handoffs, filtered, with `next_cursor`.
+pub async fn list_handoffs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let query = params.into_query(&caller)?;
+    let page = state.store.list_handoffs(&query).await?;
+    let now = state.clock.now();
+    let items: Vec<_> = page
+        .items
+        .iter()
+        .map(|h| HandoffView::new(h, now))
+        .collect();
+    Ok(Json(json!({
+        "items": items,
+        "next_cursor": page.next_cursor.map(|c| c.encode()),
+    }))
+    .into_response())
+}
