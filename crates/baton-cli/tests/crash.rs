@@ -20,7 +20,9 @@ const CLIENTS: usize = 16;
 
 fn baton(db: &Path) -> Command {
     let mut cmd = Command::new(BATON);
-    cmd.env("BATON_DATABASE", db).env_remove("BATON_CONFIG").env("BATON_LOG", "warn");
+    cmd.env("BATON_DATABASE", db)
+        .env_remove("BATON_CONFIG")
+        .env("BATON_LOG", "warn");
     cmd
 }
 
@@ -53,11 +55,17 @@ async fn acknowledged_creates_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("baton.db");
     let token = baton(&db)
-        .args(["token", "create", "--name", "bot", "--role", "agent", "--quiet"])
+        .args([
+            "token", "create", "--name", "bot", "--role", "agent", "--quiet",
+        ])
         .output()
         .await
         .expect("token create");
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
 
     let (mut child, url) = serve(&db).await;
@@ -105,7 +113,12 @@ async fn acknowledged_creates_survive_sigkill() {
 
     let (mut child, url) = serve(&db).await;
     for id in &acked {
-        let response = http.get(format!("{url}/v1/handoffs/{id}")).bearer_auth(&token).send().await.unwrap();
+        let response = http
+            .get(format!("{url}/v1/handoffs/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "acknowledged handoff {id} was lost");
     }
     child.start_kill().unwrap();

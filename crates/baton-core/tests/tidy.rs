@@ -13,7 +13,11 @@ fn metadata() -> Value {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("metadata json")
 }
 
@@ -31,7 +35,11 @@ fn normal_closure(meta: &Value, root: &str) -> HashSet<String> {
         .iter()
         .map(|n| (n["id"].as_str().unwrap(), n))
         .collect();
-    let start = names.iter().find(|(_, n)| **n == root).map(|(id, _)| *id).unwrap();
+    let start = names
+        .iter()
+        .find(|(_, n)| **n == root)
+        .map(|(id, _)| *id)
+        .unwrap();
     let mut seen = HashSet::new();
     let mut todo = vec![start];
     while let Some(id) = todo.pop() {
@@ -39,7 +47,11 @@ fn normal_closure(meta: &Value, root: &str) -> HashSet<String> {
             continue;
         }
         for dep in nodes[id]["deps"].as_array().unwrap() {
-            let normal = dep["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].is_null());
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"].is_null());
             if normal {
                 todo.push(dep["pkg"].as_str().unwrap());
             }
@@ -51,7 +63,15 @@ fn normal_closure(meta: &Value, root: &str) -> HashSet<String> {
 #[test]
 fn core_pulls_in_no_io_crate() {
     let closure = normal_closure(&metadata(), "baton-core");
-    for banned in ["tokio", "sqlx", "axum", "reqwest", "hyper", "mio", "baton-store"] {
+    for banned in [
+        "tokio",
+        "sqlx",
+        "axum",
+        "reqwest",
+        "hyper",
+        "mio",
+        "baton-store",
+    ] {
         assert!(!closure.contains(banned), "baton-core depends on {banned}");
     }
 }
@@ -75,8 +95,18 @@ fn only_store_crates_contain_sql() {
         rust_files(&crates.join(name).join("src"), &mut files);
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
-            for sql in ["SELECT ", "INSERT INTO", "UPDATE handoffs", "DELETE FROM", "CREATE TABLE"] {
-                assert!(!text.contains(sql), "{} contains SQL ({sql})", file.display());
+            for sql in [
+                "SELECT ",
+                "INSERT INTO",
+                "UPDATE handoffs",
+                "DELETE FROM",
+                "CREATE TABLE",
+            ] {
+                assert!(
+                    !text.contains(sql),
+                    "{} contains SQL ({sql})",
+                    file.display()
+                );
             }
         }
     }
@@ -85,11 +115,22 @@ fn only_store_crates_contain_sql() {
 #[test]
 fn core_never_reads_the_clock_or_environment() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        for banned in ["Timestamp::now()", "SystemTime::now", "Instant::now", "std::env::", "Uuid::now_v7()"] {
-            let offending = text.lines().any(|l| l.contains(banned) && !l.trim_start().starts_with("//"));
+        for banned in [
+            "Timestamp::now()",
+            "SystemTime::now",
+            "Instant::now",
+            "std::env::",
+            "Uuid::now_v7()",
+        ] {
+            let offending = text
+                .lines()
+                .any(|l| l.contains(banned) && !l.trim_start().starts_with("//"));
             assert!(!offending, "{} uses {banned}", file.display());
         }
     }

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use baton_core::event::micros;
 use baton_core::{ChainHead, Event, Handoff, LifecycleState};
-use baton_store::sql;
+use baton_store::pending::PendingRows;
+use baton_store::sql::{self, INSERT_CHUNK};
 use baton_store::{Idempotency, Loaded, StoreError, WriteTx};
 use sqlx::Row;
 use sqlx::pool::PoolConnection;
@@ -16,11 +17,68 @@ use crate::map_err;
 pub(crate) struct PgWriteTx {
     pool: PgPool,
     conn: Option<PoolConnection<Postgres>>,
+    pending: PendingRows,
 }
 
 impl PgWriteTx {
     pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool, conn: None }
+        Self {
+            pool,
+            conn: None,
+            pending: PendingRows::default(),
+        }
+    }
+
+    /// Sends the buffered rows as multi-row inserts. Every failure here is a
+    /// `Backend` error, so the writer rolls the whole batch back.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for chunk in pending.handoffs.chunks(INSERT_CHUNK) {
+            let text = sql::multi_row_insert(sql::HANDOFF_INSERT_COLUMNS, 11, chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+            for row in chunk {
+                let (created_us, updated_us) = row.times();
+                for text in row.texts() {
+                    q = q.bind(text);
+                }
+                q = q
+                    .bind(row.handoff.assignee.clone())
+                    .bind(created_us)
+                    .bind(updated_us)
+                    .bind(1_i64)
+                    .bind(row.doc.clone());
+            }
+            q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+        }
+        for chunk in pending.idempotency.chunks(INSERT_CHUNK) {
+            let text = sql::multi_row_insert(sql::IDEMPOTENCY_INSERT_COLUMNS, 3, chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+            for (key, id, hash) in chunk {
+                q = q.bind(key.clone()).bind(id.to_string()).bind(hash.clone());
+            }
+            q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+        }
+        for chunk in pending.events.chunks(INSERT_CHUNK) {
+            let text = sql::multi_row_insert(sql::EVENT_INSERT_COLUMNS, 9, chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+            for e in chunk {
+                q = q
+                    .bind(e.position)
+                    .bind(e.handoff_id.to_string())
+                    .bind(e.seq)
+                    .bind(e.kind.as_str())
+                    .bind(e.actor.clone())
+                    .bind(micros(e.at))
+                    .bind(e.data.to_string())
+                    .bind(e.prev_hash.clone())
+                    .bind(e.hash.clone());
+            }
+            q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+        }
+        Ok(())
     }
 
     fn conn(&mut self) -> Result<&mut PoolConnection<Postgres>, StoreError> {
@@ -50,6 +108,9 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn load(&mut self, id: Uuid) -> Result<Option<Loaded>, StoreError> {
+        if let Some(loaded) = self.pending.load(id) {
+            return Ok(Some(loaded));
+        }
         let row = sqlx::query("SELECT doc, claim_token, last_seq FROM handoffs WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut **self.conn()?)
@@ -65,6 +126,9 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn find_idempotency(&mut self, key: &str) -> Result<Option<(Uuid, String)>, StoreError> {
+        if let Some(found) = self.pending.find_idempotency(key) {
+            return Ok(Some(found));
+        }
         let row = sqlx::query(sql::FIND_IDEMPOTENCY)
             .bind(key)
             .fetch_optional(&mut **self.conn()?)
@@ -77,31 +141,7 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn insert(&mut self, h: &Handoff, idem: Option<&Idempotency>) -> Result<(), StoreError> {
-        let doc = serde_json::to_string(h).map_err(StoreError::backend)?;
-        sqlx::query(sql::INSERT_HANDOFF)
-            .bind(h.id.to_string())
-            .bind(h.workflow.as_str())
-            .bind(h.owner_group.as_str())
-            .bind(h.impact.as_str())
-            .bind(h.reason.as_str())
-            .bind(h.state.as_str())
-            .bind(h.assignee.as_deref())
-            .bind(micros(h.created_at))
-            .bind(micros(h.updated_at))
-            .bind(doc)
-            .execute(&mut **self.conn()?)
-            .await
-            .map_err(map_err)?;
-        if let Some(idem) = idem {
-            sqlx::query(sql::INSERT_IDEMPOTENCY)
-                .bind(&idem.key)
-                .bind(h.id.to_string())
-                .bind(&idem.body_hash)
-                .execute(&mut **self.conn()?)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+        self.pending.insert(h, idem)
     }
 
     async fn update(
@@ -111,6 +151,7 @@ impl WriteTx for PgWriteTx {
         claim_token: Option<&str>,
         last_seq: i64,
     ) -> Result<bool, StoreError> {
+        self.flush().await?;
         let doc = serde_json::to_string(h).map_err(StoreError::backend)?;
         let done = sqlx::query(
             "WITH target AS (SELECT id FROM handoffs WHERE id = $8 AND state = $9 FOR UPDATE SKIP LOCKED) \
@@ -133,23 +174,12 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn append(&mut self, e: &Event) -> Result<(), StoreError> {
-        sqlx::query(sql::INSERT_EVENT)
-            .bind(e.position)
-            .bind(e.handoff_id.to_string())
-            .bind(e.seq)
-            .bind(e.kind.as_str())
-            .bind(&e.actor)
-            .bind(micros(e.at))
-            .bind(e.data.to_string())
-            .bind(&e.prev_hash)
-            .bind(&e.hash)
-            .execute(&mut **self.conn()?)
-            .await
-            .map_err(map_err)?;
+        self.pending.events.push(e.clone());
         Ok(())
     }
 
     async fn commit(&mut self, head: &ChainHead) -> Result<(), StoreError> {
+        self.flush().await?;
         sqlx::query(sql::SET_CHAIN_HEAD)
             .bind(head.position)
             .bind(&head.hash)
@@ -165,6 +195,7 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn rollback(&mut self) {
+        self.pending = PendingRows::default();
         if let Some(mut conn) = self.conn.take()
             && let Err(err) = sqlx::query("ROLLBACK").execute(&mut *conn).await
         {

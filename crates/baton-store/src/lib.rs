@@ -8,6 +8,7 @@
 
 pub mod conformance;
 mod error;
+pub mod pending;
 mod query;
 pub mod sql;
 mod store;

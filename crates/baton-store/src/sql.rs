@@ -37,20 +37,38 @@ pub const OPEN_AGES: &str =
 /// Handoffs created in `[$1, $2)` µs per reason.
 pub const REASON_COUNTS: &str = "SELECT reason, COUNT(*) FROM handoffs \
      WHERE created_us >= $1 AND created_us < $2 GROUP BY reason";
-/// Insert a handoff: id, workflow, owner_group, impact, reason, state, assignee, created_us, updated_us, claim_token, last_seq, doc.
-pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
-     (id, workflow, owner_group, impact, reason, state, assignee, created_us, updated_us, claim_token, last_seq, doc) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, $10)";
-/// Insert an idempotency key: key, handoff id, body hash.
-pub const INSERT_IDEMPOTENCY: &str =
-    "INSERT INTO idempotency_keys (key, handoff_id, body_hash) VALUES ($1, $2, $3)";
+/// Columns of a new handoff row, bound in this order by the backends.
+pub const HANDOFF_INSERT_COLUMNS: &str = "handoffs (id, workflow, owner_group, impact, reason, state, assignee, created_us, updated_us, last_seq, doc)";
+/// Columns of an idempotency key row: key, handoff id, body hash.
+pub const IDEMPOTENCY_INSERT_COLUMNS: &str = "idempotency_keys (key, handoff_id, body_hash)";
+/// Columns of an event row, as [`EVENT_COLUMNS`].
+pub const EVENT_INSERT_COLUMNS: &str =
+    "events (position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash)";
+/// Rows per multi-row insert: keeps binds under SQLite's 32,766 and
+/// PostgreSQL's 65,535 parameter limits for the widest table (11 columns).
+pub const INSERT_CHUNK: usize = 1000;
+
+/// `INSERT INTO {table_columns} VALUES ($1, …), (…)` for `rows` rows of `columns` binds.
+pub fn multi_row_insert(table_columns: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table_columns} VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..columns {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
 /// Find an idempotency key.
 pub const FIND_IDEMPOTENCY: &str =
     "SELECT handoff_id, body_hash FROM idempotency_keys WHERE key = $1";
-/// Insert an event, columns as [`EVENT_COLUMNS`].
-pub const INSERT_EVENT: &str = "INSERT INTO events \
-     (position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 /// Store the chain head: `$1` position, `$2` hash.
 pub const SET_CHAIN_HEAD: &str = "UPDATE chain_head SET position = $1, hash = $2 WHERE id = 1";
 /// Insert a token, columns as [`TOKEN_COLUMNS`].
@@ -247,6 +265,14 @@ pub fn token_params(t: &TokenRecord) -> [String; 6] {
 mod tests {
     use super::*;
     use crate::Cursor;
+
+    #[test]
+    fn multi_row_insert_numbers_every_bind() {
+        assert_eq!(
+            multi_row_insert("t (a, b)", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+    }
 
     #[test]
     fn list_sql_numbers_placeholders_in_order() {
