@@ -2,53 +2,20 @@
 //! burst of creates; after a restart every acknowledged handoff is there and
 //! `baton audit verify` passes.
 
-use std::path::Path;
-use std::process::Stdio;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, Notify};
 
-const BATON: &str = env!("CARGO_BIN_EXE_baton");
+use common::{baton, serve};
+
 /// Acknowledged creates to wait for before the kill.
 const KILL_AFTER: usize = 300;
 const CLIENTS: usize = 16;
-
-fn baton(db: &Path) -> Command {
-    let mut cmd = Command::new(BATON);
-    cmd.env("BATON_DATABASE", db)
-        .env_remove("BATON_CONFIG")
-        .env("BATON_LOG", "warn");
-    cmd
-}
-
-/// Starts `baton serve` on a free port and returns it with its base URL.
-async fn serve(db: &Path) -> (Child, String) {
-    let mut child = baton(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn baton serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(rest) = line.strip_prefix("Baton listening on ") {
-                return rest.split_whitespace().next().expect("url").to_owned();
-            }
-        }
-        panic!("baton serve exited before listening");
-    })
-    .await
-    .expect("baton serve did not start within 30 s");
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_creates_survive_sigkill() {
