@@ -4,8 +4,7 @@
 //! to a single hash chain in turn; claims go through a CTE with
 //! `FOR UPDATE SKIP LOCKED`, so of concurrent claims on one item exactly one wins.
 
-mod read;
-mod write;
+mod backend;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -40,7 +39,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::backend(format!("cannot migrate: {e}")))?;
-        let writer = Writer::spawn(write::PgWriteTx::new(pool.clone()));
+        let writer = Writer::spawn(backend::PgWriteTx::new(pool.clone()));
         Ok(Self { pool, writer })
     }
 
@@ -60,13 +59,4 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-fn map_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err
-        && db.is_unique_violation()
-    {
-        return StoreError::Duplicate(db.message().to_owned());
-    }
-    StoreError::backend(err)
 }

@@ -1,14 +1,12 @@
 //! Baton's `Store` on SQLite, the embedded default: WAL, `synchronous=FULL`,
 //! one writer connection committing batches (group commit), readers on a pool.
 
-mod read;
-mod write;
+mod backend;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use baton_store::{StoreError, Writer};
-use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -45,11 +43,14 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::backend(format!("cannot migrate {path}: {e}")))?;
-        let conn = options
-            .connect()
+        // The writer's own pool of one connection: SQLite has one writer anyway.
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options)
             .await
             .map_err(|e| StoreError::backend(format!("cannot open {path}: {e}")))?;
-        let writer = Writer::spawn(write::SqliteWriteTx::new(conn));
+        let writer = Writer::spawn(backend::SqliteWriteTx::new(write_pool));
         Ok(Self { pool, writer })
     }
 
@@ -57,13 +58,4 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
-}
-
-fn map_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err
-        && db.is_unique_violation()
-    {
-        return StoreError::Duplicate(db.message().to_owned());
-    }
-    StoreError::backend(err)
 }

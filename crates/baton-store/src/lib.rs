@@ -11,6 +11,7 @@ mod error;
 pub mod pending;
 mod query;
 pub mod sql;
+mod sql_backend;
 mod store;
 mod token;
 mod writer;

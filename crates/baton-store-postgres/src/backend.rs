@@ -1,0 +1,19 @@
+//! PostgreSQL's three dialect statements for the shared SQL backend
+//! ([`baton_store::sql_backend!`]): reads, the writer transaction, inserts.
+
+use crate::PgStore;
+
+baton_store::sql_backend! {
+    store: PgStore,
+    write_tx: PgWriteTx,
+    database: sqlx::Postgres,
+    row: sqlx::postgres::PgRow,
+    begin: "BEGIN",
+    // One chain for every instance: each batch holds the head's row lock until commit.
+    lock_head: "SELECT position, hash FROM chain_head WHERE id = 1 FOR UPDATE",
+    // Claims and other changes go through a SKIP LOCKED CTE conditioned on the
+    // expected state: of concurrent changes to one item exactly one applies.
+    update: "WITH target AS (SELECT id FROM handoffs WHERE id = $8 AND state = $9 FOR UPDATE SKIP LOCKED) \
+             UPDATE handoffs h SET owner_group = $1, state = $2, assignee = $3, updated_us = $4, \
+             claim_token = $5, last_seq = $6, doc = $7 FROM target WHERE h.id = target.id",
+}

@@ -1,0 +1,16 @@
+//! SQLite's three dialect statements for the shared SQL backend
+//! ([`baton_store::sql_backend!`]): reads, the writer transaction, inserts.
+
+use crate::SqliteStore;
+
+baton_store::sql_backend! {
+    store: SqliteStore,
+    write_tx: SqliteWriteTx,
+    database: sqlx::Sqlite,
+    row: sqlx::sqlite::SqliteRow,
+    // Take the write lock at once, so a batch never fails half way on SQLITE_BUSY.
+    begin: "BEGIN IMMEDIATE",
+    lock_head: "SELECT position, hash FROM chain_head WHERE id = 1",
+    update: "UPDATE handoffs SET owner_group = $1, state = $2, assignee = $3, updated_us = $4, \
+             claim_token = $5, last_seq = $6, doc = $7 WHERE id = $8 AND state = $9",
+}
