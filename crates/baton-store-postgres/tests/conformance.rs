@@ -1,15 +1,19 @@
 //! The shared conformance suite on PostgreSQL, when `BATON_TEST_POSTGRES_URL`
 //! is set (CI sets it); each case gets a database of its own.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use baton_core::ChainVerdict;
+use baton_core::{Action, ChainVerdict};
+use baton_store::ActOn;
+use baton_store::conformance::at;
 use baton_store::conformance::new_handoff;
 use baton_store::{Store, verify_audit};
 use baton_store_postgres::PgStore;
+use futures::future::join_all;
 
-/// A fresh database on the test server, or `None` when none is configured.
-async fn fresh_store() -> Option<PgStore> {
+/// The URL of a fresh database on the test server, or `None` when none is configured.
+async fn fresh_url() -> Option<String> {
     let url = std::env::var("BATON_TEST_POSTGRES_URL").ok()?;
     let name = format!("baton_test_{}", uuid::Uuid::new_v4().simple());
     let admin = PgStore::admin_pool(&url)
@@ -21,11 +25,13 @@ async fn fresh_store() -> Option<PgStore> {
         .expect("create test database");
     admin.close().await;
     let (base, _) = url.rsplit_once('/').expect("url with a database name");
-    Some(
-        PgStore::open(&format!("{base}/{name}"))
-            .await
-            .expect("open test database"),
-    )
+    Some(format!("{base}/{name}"))
+}
+
+/// A store on a fresh database, or `None` when none is configured.
+async fn fresh_store() -> Option<PgStore> {
+    let url = fresh_url().await?;
+    Some(PgStore::open(&url).await.expect("open test database"))
 }
 
 async fn fresh() -> Option<Arc<dyn Store>> {
@@ -53,4 +59,62 @@ async fn tampering_with_a_stored_event_is_detected() {
         ChainVerdict::Broken { position, .. } => assert_eq!(position, 3),
         other => panic!("tampering not found: {other:?}"),
     }
+}
+
+/// Three instances on one database: claims racing across them have one
+/// winner, and concurrent creates from all of them form one intact chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_one_chain_and_one_claim_winner() {
+    let Some(url) = fresh_url().await else { return };
+    let mut instances: Vec<Arc<PgStore>> = Vec::new();
+    for _ in 0..3 {
+        instances.push(Arc::new(PgStore::open(&url).await.unwrap()));
+    }
+    let id = instances[0]
+        .create_handoff(new_handoff("triage", "high", "low_confidence", 0))
+        .await
+        .unwrap()
+        .handoff
+        .id;
+    let claims = (0..30).map(|i| {
+        let store = instances[i % 3].clone();
+        tokio::spawn(async move {
+            store
+                .act(ActOn {
+                    id,
+                    action: Action::Claim {
+                        assignee: format!("r{i}"),
+                    },
+                    actor: format!("r{i}"),
+                    now: at(1),
+                    claim_token: None,
+                    groups_in: None,
+                })
+                .await
+        })
+    });
+    let wins = join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(wins, 1, "exactly one claim wins across instances");
+    let creates = (0..90).map(|i| {
+        let store = instances[i % 3].clone();
+        tokio::spawn(async move {
+            store
+                .create_handoff(new_handoff("triage", "low", "missing_data", i as i64))
+                .await
+        })
+    });
+    let ids: HashSet<_> = join_all(creates)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap().handoff.id)
+        .collect();
+    assert_eq!(ids.len(), 90);
+    assert_eq!(
+        verify_audit(instances[1].as_ref()).await.unwrap(),
+        ChainVerdict::Intact { events: 1 + 1 + 90 }
+    );
 }
