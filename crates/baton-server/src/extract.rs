@@ -67,7 +67,11 @@ impl FromRequestParts<AppState> for Caller {
         let secret = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|h| {
+                let (scheme, rest) = h.split_once(' ')?;
+                // The auth scheme is case-insensitive (RFC 9110 §11.1).
+                scheme.eq_ignore_ascii_case("bearer").then_some(rest)
+            })
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
@@ -134,37 +138,44 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
-/// Parses JSON, naming the failing field path in the error.
+/// Parses JSON: 400 `invalid_json` unless the whole body is one JSON value,
+/// then 422 `invalid_field` naming the failing field path for a value of
+/// the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
+        ApiError::new("invalid_json", format!("the body is not valid json: {err}"))
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(
-                "invalid_json",
-                format!("the body is not valid json: {inner}"),
-            )
-        } else {
-            let message = inner.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            let root = path == "." || path.is_empty();
-            let missing = message
-                .strip_prefix("missing field `")
-                .and_then(|m| m.split('`').next());
-            let field = match (root, missing) {
-                (true, Some(m)) => m.to_owned(),
-                (false, Some(m)) => format!("{path}.{m}"),
-                (true, None) => "body".to_owned(),
-                (false, None) => path,
-            };
-            ApiError::invalid(field, message)
-        }
+        let message = err.into_inner().to_string();
+        let root = path == "." || path.is_empty();
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
+            .and_then(|m| m.split('`').next());
+        let field = match (root, named) {
+            (true, Some(name)) => name.to_owned(),
+            (false, Some(name)) if message.starts_with("missing") => format!("{path}.{name}"),
+            (true, None) => "body".to_owned(),
+            (false, _) => path,
+        };
+        ApiError::invalid(field, message)
     })
+}
+
+/// Path parameters parsed into `T`; a path that does not parse (bad
+/// percent-encoding, say) is 404 `not_found` with the JSON error body.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| ApiError::new("not_found", format!("no such resource: {}", e.body_text())))
+    }
 }
 
 /// A query string parsed into `T`; 400 `invalid_query` naming the problem.

@@ -33,6 +33,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// HTTP settings.
     pub config: Arc<ServerConfig>,
+    /// Flips to `true` on shutdown, ending live streams so the server can drain.
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -42,6 +44,18 @@ impl AppState {
             store,
             clock,
             config: Arc::new(config),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// Ends every live event stream; call when shutting down, or open
+    /// streams keep the graceful shutdown waiting forever.
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Watches for [`AppState::stop_streams`].
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 }

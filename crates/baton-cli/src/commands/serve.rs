@@ -33,7 +33,12 @@ pub async fn run(db: DbArgs, listen: Option<String>) -> anyhow::Result<ExitCode>
         crate::config::redact(&config.database)
     );
     println!("API docs: http://{address}/docs");
-    baton_server::serve(listener, baton_server::router(state), shutdown()).await?;
+    let router = baton_server::router(state.clone());
+    let stop = async move {
+        shutdown().await;
+        state.stop_streams();
+    };
+    baton_server::serve(listener, router, stop).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
 use baton_core::{Action, ExecutionOutcome, NoteVisibility, Permission, ReceiptInput, Role};
 use baton_store::ActOn;
@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::handoffs::parse_id;
 use super::view::{ActionResult, HandoffView};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::{ApiError, AppState};
 
 /// The action names of the URL space, in lifecycle order.
@@ -214,7 +214,7 @@ fn parse_action(name: &str, body: &[u8], caller: &Caller) -> Option<Result<Parse
 pub async fn act_on_handoff(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, name)): Path<(String, String)>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let unknown = || {

@@ -62,15 +62,19 @@ pub async fn stream_events(
         .and_then(|v| v.parse::<i64>().ok());
     let after = last_id.or(p.after).unwrap_or(0).max(0);
     let wake = state.store.writer().subscribe();
+    let stop = state.stopping();
     let stream = futures::stream::unfold(
         (
             state,
             after,
-            wake,
+            (wake, stop),
             Vec::<baton_core::Event>::new().into_iter(),
         ),
-        |(state, mut after, mut wake, mut pending)| async move {
+        |(state, mut after, (mut wake, mut stop), mut pending)| async move {
             loop {
+                if *stop.borrow() {
+                    return None;
+                }
                 if let Some(event) = pending.next() {
                     after = event.position;
                     let sse = SseEvent::default()
@@ -78,18 +82,24 @@ pub async fn stream_events(
                         .event(event.kind.as_str())
                         .json_data(&event)
                         .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
-                    return Some((Ok(sse), (state, after, wake, pending)));
+                    return Some((Ok(sse), (state, after, (wake, stop), pending)));
                 }
                 match state.store.events_after(after, 500).await {
-                    Ok(events) if !events.is_empty() => pending = events.into_iter(),
-                    Ok(_) => {
-                        let _ = tokio::time::timeout(Duration::from_secs(1), wake.recv()).await;
+                    Ok(events) if !events.is_empty() => {
+                        pending = events.into_iter();
+                        continue;
                     }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "event stream read failed");
-                        let _ = tokio::time::timeout(Duration::from_secs(1), wake.recv()).await;
-                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "event stream read failed"),
                 }
+                // Wait for a local commit, a shutdown, or a second (other instances).
+                let woken = async {
+                    tokio::select! {
+                        _ = wake.recv() => {}
+                        _ = stop.changed() => {}
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(1), woken).await;
             }
         },
     );

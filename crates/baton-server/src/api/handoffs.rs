@@ -1,7 +1,7 @@
 //! Create, read and list handoffs.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_core::{LifecycleState, NewHandoff, Permission};
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::view::{HandoffDetail, HandoffView};
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::{ApiError, AppState};
 
 /// Longest accepted `Idempotency-Key`, in bytes.
@@ -106,7 +106,7 @@ pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 pub async fn get_handoff(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Read)?;
     let uuid = parse_id(&id)?;

@@ -126,7 +126,11 @@ pub async fn view_reasons(
     let before = start
         .saturating_sub(window)
         .map_err(|_| ApiError::new("invalid_query", "window out of range"))?;
-    let current = state.store.reason_counts(start, now).await?;
+    // The window includes `now`: a handoff created this instant counts.
+    let end = now
+        .saturating_add(SignedDuration::from_micros(1))
+        .unwrap_or(now);
+    let current = state.store.reason_counts(start, end).await?;
     let previous = state.store.reason_counts(before, start).await?;
     Ok(Json(json!({
         "from": start,

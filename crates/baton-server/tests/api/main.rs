@@ -1,0 +1,13 @@
+//! The server's integration tests: one binary, one module per feature. Each
+//! test gets an app of its own (fresh database, fake clock, a token per role)
+//! and drives the router in process, or on `127.0.0.1:0` for streaming.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod events;
+mod idempotency;
+mod lifecycle;
+mod openapi;
+mod views;
