@@ -78,6 +78,11 @@ pub enum Command {
         #[command(subcommand)]
         command: HandoffCommand,
     },
+    /// Check or explain a policy file.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Load-test a running server.
     Bench {
         #[command(subcommand)]
@@ -121,6 +126,32 @@ pub enum TokenCommand {
         db: DbArgs,
         /// The token's name.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Compile everything and report every error with file:line and rule; exit 1 on any.
+    Check {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+    /// Show which rules matched, in order, and why; the resulting group, tier and deadlines.
+    Explain {
+        /// The policy file (TOML).
+        file: PathBuf,
+        /// A handoff (NewHandoff JSON) to route and time.
+        #[arg(long, conflicts_with = "signal", required_unless_present = "signal")]
+        handoff: Option<PathBuf>,
+        /// An agent's signal (JSON) to evaluate against the triggers.
+        #[arg(long)]
+        signal: Option<PathBuf>,
+        /// When the handoff is created (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

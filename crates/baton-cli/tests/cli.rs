@@ -156,3 +156,65 @@ async fn handoff_commands_work_a_handoff_end_to_end() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 }
+
+#[tokio::test]
+async fn policy_check_passes_the_examples_and_lists_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies");
+    for name in [
+        "support-chat",
+        "invoice-exceptions",
+        "medical-scheduling",
+        "it-incidents",
+    ] {
+        let file = examples.join(format!("{name}.toml"));
+        let (ok, out, err) = run(&db, &["policy", "check", file.to_str().unwrap()]).await;
+        assert!(ok && out.starts_with("ok: "), "{name}: {out}{err}");
+    }
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[reasons.handoff]\nx = \"y\"\n[[impact]]\nname = \"n\"\nrank = 1\naccept_within = \"0s\"\nresolve_within = \"1h\"\n[[route]]\nid = \"r\"\ngroup = \"ghost\"\nwhen = \"payload.a >\"\n").unwrap();
+    let (ok, _, err) = run(&db, &["policy", "check", bad.to_str().unwrap()]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("bad.toml:3: impact \"n\": accept_within"),
+        "{err}"
+    );
+    assert!(err.contains("route \"r\": group \"ghost\""), "{err}");
+    assert!(err.contains("invalid cel"), "{err}");
+    assert!(err.contains("no default route"), "{err}");
+    assert!(err.contains("4 errors"), "{err}");
+}
+
+#[tokio::test]
+async fn policy_explain_names_the_rules_and_deadlines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/policies/invoice-exceptions.toml");
+    let handoff = dir.path().join("h.json");
+    std::fs::write(&handoff, json!({
+        "workflow": "invoice-exception", "title": "variance", "impact": "normal", "reason": "price_variance",
+        "subject": {"source": "sap", "ref": "INV-1"}, "context": {"payload": {"amount_usd": 9000}},
+    }).to_string()).unwrap();
+    let (ok, out, err) = run(
+        &db,
+        &[
+            "policy",
+            "explain",
+            policy.to_str().unwrap(),
+            "--handoff",
+            handoff.to_str().unwrap(),
+            "--at",
+            "2026-11-20T21:00:00Z",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["route"]["group"], "procurement-analysts");
+    assert_eq!(v["route"]["rule"], "over-5000-to-procurement");
+    // Friday 16:00 New York: one business hour that day, seven on Monday → Monday 16:00 New York.
+    assert_eq!(v["deadlines"]["accept_by"], "2026-11-23T21:00:00Z");
+}

@@ -192,6 +192,19 @@ pub struct Handoff {
     pub reopen_count: u32,
     /// How often it was escalated.
     pub escalation_count: u32,
+    /// Claim by then (SLA time to accept), from the policy's impact and calendar.
+    #[serde(default)]
+    pub accept_by: Option<Timestamp>,
+    /// Resolve by then (SLA time to resolve).
+    #[serde(default)]
+    pub resolve_by: Option<Timestamp>,
+    /// Version (content hash) of the policy that routed and timed it.
+    #[serde(default)]
+    pub policy_version: Option<String>,
+    /// The routing rule that chose the owner group (`caller` when the
+    /// automation named the group itself).
+    #[serde(default)]
+    pub route_rule: Option<String>,
 }
 
 impl NewHandoff {
@@ -249,6 +262,10 @@ impl NewHandoff {
             receipt: None,
             reopen_count: 0,
             escalation_count: 0,
+            accept_by: None,
+            resolve_by: None,
+            policy_version: None,
+            route_rule: None,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod event;
 pub mod handoff;
 pub mod label;
 pub mod lifecycle;
+pub mod policy;
 pub mod receipt;
 pub mod views;
 

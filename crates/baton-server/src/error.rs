@@ -24,6 +24,8 @@ pub struct ApiError {
     pub message: String,
     /// The offending field, when there is one.
     pub field: Option<String>,
+    /// Every problem, when there are several (`[{field, message}]` or policy errors).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -53,7 +55,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            details: None,
         }
+    }
+
+    /// Lists every problem in `details`.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     /// Names the offending field.
@@ -123,6 +132,9 @@ impl IntoResponse for ApiError {
         let mut error = json!({ "code": self.code, "message": self.message });
         if let Some(field) = self.field {
             error["field"] = field.into();
+        }
+        if let Some(details) = self.details {
+            error["details"] = details;
         }
         (self.status, Json(json!({ "error": error }))).into_response()
     }

@@ -6,11 +6,13 @@ pub mod clock;
 mod error;
 mod extract;
 mod openapi;
+pub mod policy;
 mod router;
 mod state;
 pub mod token;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::ApiError;
+pub use policy::{LoadedPolicy, PolicyHandle};
 pub use router::{ENDPOINTS, Endpoint, router, serve};
 pub use state::{AppState, ServerConfig};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use baton_store::Store;
 
 use crate::Clock;
+use crate::policy::PolicyHandle;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// HTTP settings.
     pub config: Arc<ServerConfig>,
+    /// The active policy.
+    pub policy: Arc<PolicyHandle>,
     /// Flips to `true` on shutdown, ending live streams so the server can drain.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -44,8 +47,15 @@ impl AppState {
             store,
             clock,
             config: Arc::new(config),
+            policy: Arc::new(PolicyHandle::default_policy()),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// The same state with `policy` as the active policy.
+    pub fn with_policy(mut self, policy: PolicyHandle) -> Self {
+        self.policy = Arc::new(policy);
+        self
     }
 
     /// Ends every live event stream; call when shutting down, or open

@@ -6,11 +6,13 @@
 mod fixtures;
 mod lifecycle;
 mod listing;
+mod policy;
 mod races;
 
 pub use fixtures::{at, new_handoff, sample_new};
 pub use lifecycle::*;
 pub use listing::*;
+pub use policy::*;
 pub use races::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async
@@ -35,6 +37,8 @@ macro_rules! conformance_suite {
             event_feed_is_in_log_order,
             tokens_are_stored_by_hash_and_revocable,
             missing_items_are_not_found,
+            policy_versions_are_kept_once,
+            streaks_round_trip,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -85,6 +85,18 @@ pub const LIST_TOKENS: &str = "SELECT id, name, role, groups_json, workflows_jso
 pub const REVOKE_TOKEN: &str =
     "UPDATE tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL";
 
+/// Keep a policy version (first load wins): version, text, loaded_us.
+pub const SAVE_POLICY_VERSION: &str = "INSERT INTO policy_versions (version, text, loaded_us) VALUES ($1, $2, $3) \
+     ON CONFLICT (version) DO NOTHING";
+/// Every kept policy version, oldest first.
+pub const POLICY_VERSIONS: &str =
+    "SELECT version, text, loaded_us FROM policy_versions ORDER BY loaded_us, version";
+/// A conversation's streak counts (JSON).
+pub const LOAD_STREAKS: &str = "SELECT counts FROM streaks WHERE conversation_id = $1";
+/// Store a conversation's streak counts: conversation_id, counts, updated_us.
+pub const SAVE_STREAKS: &str = "INSERT INTO streaks (conversation_id, counts, updated_us) VALUES ($1, $2, $3) \
+     ON CONFLICT (conversation_id) DO UPDATE SET counts = excluded.counts, updated_us = excluded.updated_us";
+
 /// The handoff list query for `q`: `SELECT doc FROM handoffs …` with its parameters.
 pub fn list_handoffs(q: &HandoffQuery) -> (String, Vec<Param>) {
     let mut sql = String::from("SELECT doc FROM handoffs WHERE 1 = 1");

@@ -212,6 +212,50 @@ macro_rules! sql_backend {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn save_policy_version(&self, version: &str, text: &str, at: Timestamp) -> Result<(), StoreError> {
+                sqlx::query(sql::SAVE_POLICY_VERSION)
+                    .bind(version)
+                    .bind(text)
+                    .bind(micros(at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
+                let rows = sqlx::query(sql::POLICY_VERSIONS).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get(0).map_err(map_err)?,
+                            r.try_get(1).map_err(map_err)?,
+                            from_micros(r.try_get(2).map_err(map_err)?),
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query(sql::LOAD_STREAKS)
+                    .bind(conversation_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| r.try_get(0).map_err(map_err)).transpose()
+            }
+
+            async fn save_streaks(&self, conversation_id: &str, counts: &str, at: Timestamp) -> Result<(), StoreError> {
+                sqlx::query(sql::SAVE_STREAKS)
+                    .bind(conversation_id)
+                    .bind(counts)
+                    .bind(micros(at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1")
                     .execute(&self.pool)

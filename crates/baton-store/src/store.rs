@@ -116,6 +116,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Keeps a policy's text under its version (a no-op if already kept).
+    async fn save_policy_version(
+        &self,
+        version: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Every kept policy version, `(version, text, first loaded)`, oldest first.
+    async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError>;
+
+    /// A conversation's trigger streak counts (JSON object text), if any.
+    async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Replaces a conversation's trigger streak counts.
+    async fn save_streaks(
+        &self,
+        conversation_id: &str,
+        counts: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 /// Walks the whole event log in pages and checks its hash chain.

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod handoff;
+mod policy;
 mod serve;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { command } => admin::token(command).await,
         Command::Audit { command } => admin::audit(command).await,
         Command::Handoff { client, command } => handoff::run(client, command).await,
+        Command::Policy { command } => policy::run(command),
         Command::Bench { command } => bench::run(command).await,
     }
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use baton_core::policy::PayloadCheck;
 use baton_core::{LifecycleState, NewHandoff, Permission};
 use baton_store::{CreateHandoff, Cursor, HandoffQuery, Idempotency, Sort};
 use serde::Deserialize;
@@ -41,19 +42,7 @@ pub async fn create_handoff(
     }
     let idempotency = idempotency(&headers, &caller, &body.raw)?;
     let now = state.clock.now();
-    let handoff = new.into_handoff(
-        Uuid::now_v7(),
-        &state.config.default_group,
-        &caller.name,
-        now,
-    )?;
-    let created = state
-        .store
-        .create_handoff(CreateHandoff {
-            handoff,
-            idempotency,
-        })
-        .await?;
+    let created = create_with_policy(&state, &caller, new, idempotency, now).await?;
     let status = if created.replayed {
         StatusCode::OK
     } else {
@@ -67,6 +56,98 @@ pub async fn create_handoff(
         );
     }
     Ok(response)
+}
+
+/// Validates `new` against the active policy (declared reason and impact,
+/// the workflow's payload contract), routes it unless the caller named an
+/// owner group, computes its SLA deadlines and stores it.
+///
+/// # Errors
+/// 422 naming the field (every contract violation in `details`), and the
+/// store's errors.
+pub async fn create_with_policy(
+    state: &AppState,
+    caller: &Caller,
+    new: NewHandoff,
+    idempotency: Option<Idempotency>,
+    now: jiff::Timestamp,
+) -> Result<baton_store::Created, ApiError> {
+    let loaded = state.policy.current();
+    let policy = &loaded.policy;
+    let caller_group = new.owner_group.is_some();
+    let mut handoff = new.into_handoff(
+        Uuid::now_v7(),
+        &state.config.default_group,
+        &caller.name,
+        now,
+    )?;
+    if !policy.is_handoff_reason(handoff.reason.as_str()) {
+        let codes: Vec<&str> = policy
+            .handoff_reasons()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(ApiError::invalid(
+            "reason",
+            format!(
+                "{} is not a declared handoff reason; use one of {}",
+                handoff.reason,
+                codes.join(", ")
+            ),
+        ));
+    }
+    let Some(deadlines) = policy.deadlines(handoff.impact.as_str(), now) else {
+        return Err(ApiError::invalid(
+            "impact",
+            format!(
+                "{} is not a declared customer impact; use one of {}",
+                handoff.impact,
+                policy.impact_names().join(", ")
+            ),
+        ));
+    };
+    let payload = serde_json::Value::Object(handoff.context.payload.clone());
+    if let PayloadCheck::Incomplete { violations, .. } =
+        policy.check_payload(handoff.workflow.as_str(), &payload)
+    {
+        let details: Vec<_> = violations
+            .iter()
+            .map(|v| json!({ "field": v.field, "message": v.message }))
+            .collect();
+        let first = &violations[0];
+        return Err(ApiError::invalid(
+            first.field.clone(),
+            format!(
+                "the payload misses the {} workflow's contract: {}",
+                handoff.workflow, first.message
+            ),
+        )
+        .with_details(json!(details)));
+    }
+    if caller_group {
+        handoff.route_rule = Some("caller".into());
+    } else {
+        let route = policy.route(
+            handoff.workflow.as_str(),
+            handoff.impact.as_str(),
+            handoff.reason.as_str(),
+            handoff.tier.as_str(),
+            &handoff.title,
+            &payload,
+        );
+        handoff.owner_group = baton_core::Label::parse("owner_group", &route.group)?;
+        handoff.route_rule = Some(route.rule);
+    }
+    handoff.accept_by = Some(deadlines.accept_by);
+    handoff.resolve_by = Some(deadlines.resolve_by);
+    handoff.policy_version = Some(policy.version.clone());
+    Ok(state
+        .store
+        .create_handoff(CreateHandoff {
+            handoff,
+            idempotency,
+        })
+        .await?)
 }
 
 fn idempotency(

@@ -58,7 +58,7 @@ async fn the_feed_pages_after_a_cursor_in_log_order() {
     assert_eq!(after["events"], json!([]));
     assert_eq!(after["next_after"], 3, "an empty page keeps the cursor");
 
-    let third = app.create_sample("medium", "fraud").await;
+    let third = app.create_sample("normal", "fraud").await;
     let newer = app.get_ok(LEAD, "/v1/events?after=3").await;
     assert_eq!(positions(&newer), [4]);
     assert_eq!(newer["events"][0]["handoff_id"], third.as_str());

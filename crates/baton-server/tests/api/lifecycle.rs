@@ -245,7 +245,7 @@ async fn resolve_needs_the_current_claim_token(app: TestApp) {
 }
 
 async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
-    let id = app.create_sample("medium", "missing_data").await;
+    let id = app.create_sample("normal", "missing_data").await;
     let cases = [
         ("close", json!({}), "close"),
         ("reopen", json!({"reason": "x"}), "reopen"),

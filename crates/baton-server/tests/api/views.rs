@@ -39,10 +39,10 @@ async fn views_show_open_work_by_age_impact_and_reason(app: TestApp) {
         (48 * h, "low", "missing_data"),      // b: 48h → 1d_3d, previous window
         (60 * h, "high", "low_confidence"),   // c: 36h → 1d_3d, previous window
         (84 * h, "high", "policy_exception"), // d: 12h → 4h_24h
-        (90 * h, "medium", "missing_data"),   // e: 6h → 4h_24h, claimed
+        (90 * h, "normal", "missing_data"),   // e: 6h → 4h_24h, claimed
         (92 * h, "low", "low_confidence"),    // f: resolved, not open
         (94 * h, "high", "low_confidence"),   // g: 2h → 1h_4h
-        (95 * h + 50, "medium", "low_confidence"), // i: 10 min → lt_1h
+        (95 * h + 50, "normal", "low_confidence"), // i: 10 min → lt_1h
     ];
     let mut ids_in_order = Vec::new();
     for (minute, impact, reason) in plan {
@@ -107,7 +107,7 @@ async fn views_show_open_work_by_age_impact_and_reason(app: TestApp) {
         json!([
             {"impact": "high", "buckets": row(0, 1, 1, 1, 1), "total": 4},
             {"impact": "low", "buckets": row(0, 0, 0, 1, 0), "total": 1},
-            {"impact": "medium", "buckets": row(1, 0, 1, 0, 0), "total": 2},
+            {"impact": "normal", "buckets": row(1, 0, 1, 0, 0), "total": 2},
         ])
     );
 
@@ -161,7 +161,7 @@ async fn views_show_open_work_by_age_impact_and_reason(app: TestApp) {
         json!([
             {"impact": "high", "buckets": row(0, 0, 0, 3, 1), "total": 4},
             {"impact": "low", "buckets": row(0, 0, 0, 0, 1), "total": 1},
-            {"impact": "medium", "buckets": row(0, 0, 0, 2, 0), "total": 2},
+            {"impact": "normal", "buckets": row(0, 0, 0, 2, 0), "total": 2},
         ])
     );
 }

@@ -1,0 +1,233 @@
+//! Triggers: deciding from an agent's signal whether work proceeds, goes to a
+//! person now (`handoff`), or proceeds and is reviewed later.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::config::TriggerAction;
+use super::expr::Facts;
+use super::{Policy, RuleTrace};
+use crate::Tier;
+
+/// What an agent tells Baton about one turn of its work.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signal {
+    /// The conversation (or job) the turn belongs to; streaks are counted per conversation.
+    pub conversation_id: String,
+    /// The turn number within the conversation.
+    #[serde(default)]
+    pub turn: u32,
+    /// The model's confidence, 0 to 1 (1 when not given).
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    /// The detected intent.
+    #[serde(default)]
+    pub intent: Option<String>,
+    /// The customer's text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Sentiment from -1 (negative) to 1 (positive), 0 when not given.
+    #[serde(default)]
+    pub sentiment: Option<f64>,
+    /// The customer asked for a person.
+    #[serde(default)]
+    pub explicit_request: bool,
+    /// Anything else the rules look at.
+    #[serde(default)]
+    pub payload: Map<String, Value>,
+}
+
+/// Consecutive turns each streak trigger's condition has held, per trigger id.
+pub type Streaks = BTreeMap<String, u32>;
+
+/// What the automation should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    /// Carry on automatically.
+    Proceed,
+    /// Stop and hand off to a person.
+    Handoff,
+    /// Carry on, and put a review item in the queue.
+    ReviewLater,
+}
+
+/// The outcome of evaluating a signal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// What to do.
+    pub action: DecisionAction,
+    /// Tier of the handoff or review item.
+    pub tier: Option<Tier>,
+    /// Its handoff reason.
+    pub reason: Option<String>,
+    /// Its customer impact.
+    pub impact: Option<String>,
+    /// The rule that decided (`sampling` for a sampled review).
+    pub rule: Option<String>,
+    /// Every trigger, in order, and why it fired or not.
+    pub trace: Vec<RuleTrace>,
+    /// The streak counts after this turn, to keep for the next.
+    pub streaks: Streaks,
+}
+
+/// True if `phrase` (lowercase) occurs in `text` (lowercase) between word boundaries.
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    text.match_indices(phrase).any(|(i, m)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + m.len()..].chars().next();
+        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+/// A number in [0, 1) fixed by the conversation and turn, for sampling.
+fn sample_point(conversation: &str, turn: u32) -> f64 {
+    let digest = Sha256::digest(format!("{conversation}\u{0}{turn}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl Policy {
+    /// Evaluates `signal` against every trigger, in order, given the streak
+    /// counts kept from the conversation's previous turns. The first firing
+    /// `handoff` trigger decides; else the first firing `review_later` one;
+    /// else the sampling rate may turn `proceed` into `review_later`
+    /// (deterministically per conversation and turn).
+    pub fn evaluate(&self, signal: &Signal, streaks: &Streaks) -> Decision {
+        let facts = Facts::from_json(&json!({
+            "confidence": signal.confidence.unwrap_or(1.0),
+            "intent": signal.intent.clone().unwrap_or_default(),
+            "text": signal.text.clone().unwrap_or_default(),
+            "sentiment": signal.sentiment.unwrap_or(0.0),
+            "explicit_request": signal.explicit_request,
+            "turn": signal.turn,
+            "payload": signal.payload,
+        }));
+        let text = signal.text.as_deref().unwrap_or("").to_lowercase();
+        let mut trace = Vec::with_capacity(self.triggers.len());
+        let mut next = Streaks::new();
+        let mut handoff = None;
+        let mut review = None;
+        for t in &self.triggers {
+            let mut why = Vec::new();
+            let mut holds = true;
+            if let Some(expr) = &t.when {
+                match expr.matches(&facts) {
+                    Ok(m) => {
+                        holds &= m;
+                        why.push(format!("`{}` is {m}", expr.source()));
+                    }
+                    Err(e) => {
+                        holds = false;
+                        why.push(format!("`{}` could not be evaluated: {e}", expr.source()));
+                    }
+                }
+            }
+            if !t.keywords.is_empty() {
+                match t.keywords.iter().find(|k| contains_phrase(&text, k)) {
+                    Some(k) => why.push(format!("keyword {k:?} found")),
+                    None => {
+                        holds = false;
+                        why.push("no keyword found".into());
+                    }
+                }
+            }
+            let mut fires = holds;
+            if t.streak > 1 {
+                let count = if holds {
+                    streaks.get(&t.id).copied().unwrap_or(0) + 1
+                } else {
+                    0
+                };
+                next.insert(t.id.clone(), count);
+                fires = count >= t.streak;
+                why.push(format!("streak {count}/{}", t.streak));
+            }
+            trace.push(RuleTrace {
+                id: t.id.clone(),
+                matched: fires,
+                detail: why.join("; "),
+            });
+            if fires {
+                match t.action {
+                    TriggerAction::Handoff => {
+                        handoff.get_or_insert(t);
+                    }
+                    TriggerAction::ReviewLater => {
+                        review.get_or_insert(t);
+                    }
+                }
+            }
+        }
+        let decide = |action, t: &super::Trigger| Decision {
+            action,
+            tier: Some(t.tier),
+            reason: Some(t.reason.clone()),
+            impact: Some(t.impact.clone()),
+            rule: Some(t.id.clone()),
+            trace: trace.clone(),
+            streaks: next.clone(),
+        };
+        if let Some(t) = handoff {
+            return decide(DecisionAction::Handoff, t);
+        }
+        if let Some(t) = review {
+            return decide(DecisionAction::ReviewLater, t);
+        }
+        let s = &self.sampling;
+        if s.rate > 0.0 && sample_point(&signal.conversation_id, signal.turn) < s.rate {
+            return Decision {
+                action: DecisionAction::ReviewLater,
+                tier: Some(Tier::Warm),
+                reason: Some(s.reason.clone()),
+                impact: Some(s.impact.clone()),
+                rule: Some("sampling".into()),
+                trace,
+                streaks: next,
+            };
+        }
+        Decision {
+            action: DecisionAction::Proceed,
+            tier: None,
+            reason: None,
+            impact: None,
+            rule: None,
+            trace,
+            streaks: next,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_match_on_word_boundaries_only() {
+        let cases = [
+            ("i have chest pain since monday", "chest pain", true),
+            ("chest pain", "chest pain", true),
+            ("chest painful", "chest pain", false),
+            ("fraudulent", "fraud", false),
+            ("is this fraud?", "fraud", true),
+            ("(fraud)", "fraud", true),
+        ];
+        for (text, phrase, want) in cases {
+            assert_eq!(contains_phrase(text, phrase), want, "{text:?} {phrase:?}");
+        }
+    }
+
+    #[test]
+    fn sample_points_are_uniform_enough_and_fixed() {
+        assert_eq!(sample_point("c", 1), sample_point("c", 1));
+        let below = (0..10_000)
+            .filter(|t| sample_point("conv", *t) < 0.1)
+            .count();
+        assert!((800..1200).contains(&below), "{below}");
+    }
+}
