@@ -46,6 +46,10 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "BATON_LISTEN")]
         listen: Option<String>,
+        /// Policy file (TOML); the built-in default policy when absent.
+        /// SIGHUP reloads it (only if it checks clean).
+        #[arg(long, env = "BATON_POLICY")]
+        policy: Option<PathBuf>,
     },
     /// Write a commented baton.toml.
     Init {

@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub default_group: Option<String>,
     /// Largest request body in bytes.
     pub body_limit: Option<usize>,
+    /// Policy file; the built-in default when absent.
+    pub policy: Option<std::path::PathBuf>,
 }
 
 /// The resolved configuration.
@@ -34,6 +36,8 @@ pub struct Config {
     pub default_group: String,
     /// Largest request body in bytes.
     pub body_limit: usize,
+    /// Policy file; the built-in default when absent.
+    pub policy: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -43,6 +47,7 @@ impl std::fmt::Debug for Config {
             .field("database", &redact(&self.database))
             .field("default_group", &self.default_group)
             .field("body_limit", &self.body_limit)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -83,6 +88,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_DATABASE.into()),
             default_group: file_config.default_group.unwrap_or_else(|| "triage".into()),
             body_limit: file_config.body_limit.unwrap_or(1024 * 1024),
+            policy: file_config.policy,
         })
     }
 }
@@ -109,6 +115,11 @@ default_group = "triage"
 
 # Largest accepted request body, in bytes.
 body_limit = 1048576
+
+# The policy file (workflows, reasons, impacts, calendars, routes, triggers).
+# Without one Baton uses its built-in default. `baton policy check FILE`
+# checks a file; SIGHUP reloads it without downtime.
+# policy = "policy.toml"
 "#;
 
 #[cfg(test)]

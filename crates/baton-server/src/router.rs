@@ -10,7 +10,7 @@ use baton_core::Permission;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{actions, events, handoffs, health, views};
+use crate::api::{actions, evaluate, events, handoffs, health, policy, views};
 use crate::{ApiError, AppState, openapi};
 
 /// One route of the API.
@@ -133,6 +133,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some(Work),
     ),
     ep(
+        "POST",
+        "/v1/evaluate",
+        "evaluate an agent's signal: proceed, handoff or review_later; create: true creates the handoff (idempotent per conversation and turn)",
+        Some(Create),
+    ),
+    ep(
+        "GET",
+        "/v1/policy",
+        "the active policy, its version, and every kept version",
+        Some(Views),
+    ),
+    ep(
+        "PUT",
+        "/v1/policy",
+        "replace the active policy if it checks clean (text)",
+        Some(Admin),
+    ),
+    ep(
         "GET",
         "/v1/views/oldest",
         "open handoffs, oldest first (limit)",
@@ -184,6 +202,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/handoffs/{id}", get(handoffs::get_handoff))
         .route("/v1/handoffs/{id}/{action}", post(actions::act_on_handoff))
+        .route("/v1/evaluate", post(evaluate::evaluate_signal))
+        .route(
+            "/v1/policy",
+            get(policy::get_policy).put(policy::put_policy),
+        )
         .route("/v1/views/oldest", get(views::view_oldest))
         .route("/v1/views/ownerless", get(views::view_ownerless))
         .route("/v1/views/aging", get(views::view_aging))

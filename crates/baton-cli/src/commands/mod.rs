@@ -13,7 +13,7 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen } => serve::run(db, listen).await,
+        Command::Serve { db, listen, policy } => serve::run(db, listen, policy).await,
         Command::Init { path, force } => admin::init(&path, force),
         Command::Migrate { db } => admin::migrate(db).await,
         Command::Token { command } => admin::token(command).await,

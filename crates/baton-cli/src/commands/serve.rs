@@ -4,14 +4,47 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use baton_server::{AppState, ServerConfig, SystemClock};
+use std::path::PathBuf;
+
+use baton_server::{AppState, PolicyHandle, ServerConfig, SystemClock};
 use tokio::net::TcpListener;
 
 use super::admin::{create_token, store_for};
 use crate::cli::DbArgs;
 
-pub async fn run(db: DbArgs, listen: Option<String>) -> anyhow::Result<ExitCode> {
-    let (config, store) = store_for(&db, listen).await?;
+pub async fn run(
+    db: DbArgs,
+    listen: Option<String>,
+    policy: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let (mut config, store) = store_for(&db, listen).await?;
+    if policy.is_some() {
+        config.policy = policy;
+    }
+    let handle = match &config.policy {
+        None => PolicyHandle::default_policy(),
+        Some(path) => match super::policy::load(path)? {
+            Ok(built) => {
+                let text = std::fs::read_to_string(path)?;
+                PolicyHandle::new(built, text)
+            }
+            Err(errors) => {
+                super::policy::print_errors(path, &errors);
+                anyhow::bail!(
+                    "the policy {} does not check clean; fix it and start again",
+                    path.display()
+                );
+            }
+        },
+    };
+    let active = handle.current();
+    store
+        .save_policy_version(
+            &active.policy.version,
+            &active.text,
+            baton_server::Clock::now(&SystemClock),
+        )
+        .await?;
     if store.list_tokens().await?.is_empty() {
         let secret = create_token(store.as_ref(), "admin", "admin", vec![], vec![]).await?;
         println!("Created the first admin token (shown once, keep it safe):\n\n    {secret}\n");
@@ -27,7 +60,19 @@ pub async fn run(db: DbArgs, listen: Option<String>) -> anyhow::Result<ExitCode>
             default_group: config.default_group.clone(),
             body_limit: config.body_limit,
         },
+    )
+    .with_policy(handle);
+    println!(
+        "Policy {} (version {})",
+        config
+            .policy
+            .as_ref()
+            .map_or("built-in default".to_owned(), |p| p.display().to_string()),
+        &active.policy.version[..12]
     );
+    if let Some(path) = config.policy.clone() {
+        tokio::spawn(reload_on_hangup(state.clone(), path));
+    }
     println!(
         "Baton listening on http://{address} (database {})",
         crate::config::redact(&config.database)
@@ -59,4 +104,61 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+/// Reloads the policy file on every SIGHUP; a file that does not check clean
+/// is reported and the active policy stays.
+async fn reload_on_hangup(state: AppState, path: PathBuf) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "cannot read the policy; keeping the active one");
+                    continue;
+                }
+            };
+            let dir = path
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf();
+            let loader =
+                move |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|e| e.to_string());
+            match state.policy.replace(&text, &loader) {
+                Ok(loaded) => {
+                    let saved = state
+                        .store
+                        .save_policy_version(
+                            &loaded.policy.version,
+                            &text,
+                            baton_server::Clock::now(&SystemClock),
+                        )
+                        .await;
+                    if let Err(e) = saved {
+                        tracing::error!(error = %e, "cannot keep the policy version");
+                    }
+                    tracing::info!(version = %loaded.policy.version, "policy reloaded on SIGHUP");
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        tracing::error!(path = %path.display(), line = ?e.line, rule = %e.rule, "{}", e.message);
+                    }
+                    tracing::error!(
+                        count = errors.len(),
+                        "the policy does not check clean; keeping the active one"
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (state, path);
+    }
 }

@@ -1,8 +1,10 @@
 //! Handlers, one module per feature. Thin: extract → core/store → view.
 
 pub mod actions;
+pub mod evaluate;
 pub mod events;
 pub mod handoffs;
 pub mod health;
+pub mod policy;
 pub mod view;
 pub mod views;

@@ -33,6 +33,8 @@ fn body_for(endpoint: &Endpoint) -> Option<Value> {
         "resolve" => json!({"resolution": "approved", "resolution_reason": "policy_ok"}),
         "execution" => json!({"outcome": "executed"}),
         "reopen" => json!({"reason": "again"}),
+        "evaluate" => json!({"signal": {"conversation_id": "c-1", "confidence": 0.9}}),
+        "policy" => json!({"text": baton_core::policy::DEFAULT_POLICY}),
         other => panic!("no body for {other}: add one to the matrix"),
     })
 }
@@ -136,8 +138,8 @@ async fn each_role_gets_exactly_the_endpoints_its_permissions_allow() {
             checked += 1;
         }
     }
-    // 20 protected routes × 4 roles, less the stream for the 2 roles that may read it.
-    assert_eq!(checked, 20 * 4 - 2);
+    // 23 protected routes × 4 roles, less the stream for the 2 roles that may read it.
+    assert_eq!(checked, 23 * 4 - 2);
 }
 
 #[tokio::test]

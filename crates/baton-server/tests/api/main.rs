@@ -10,4 +10,5 @@ mod events;
 mod idempotency;
 mod lifecycle;
 mod openapi;
+mod policy;
 mod views;

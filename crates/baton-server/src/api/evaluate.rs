@@ -1,0 +1,151 @@
+//! `POST /v1/evaluate`: should this go to a person? With `create: true` and a
+//! context packet, the handoff is created in the same call, idempotent per
+//! conversation and turn.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use baton_core::policy::{DecisionAction, Signal, Streaks};
+use baton_core::{ContextPacket, NewHandoff, Permission, Subject};
+use baton_store::Idempotency;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::handoffs::create_with_policy;
+use super::view::HandoffView;
+use crate::extract::{ApiJson, Caller};
+use crate::{ApiError, AppState};
+
+/// The handoff to create when the decision is not `proceed`; reason, impact
+/// and tier come from the decision.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffDraft {
+    workflow: String,
+    subject: Subject,
+    title: String,
+    #[serde(default)]
+    context: ContextPacket,
+    #[serde(default)]
+    callback_url: Option<String>,
+    #[serde(default)]
+    owner_group: Option<String>,
+}
+
+/// Body of `POST /v1/evaluate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateBody {
+    signal: Signal,
+    #[serde(default)]
+    create: bool,
+    #[serde(default)]
+    handoff: Option<HandoffDraft>,
+}
+
+/// Streak counts kept per conversation: the counts before and after the last
+/// turn evaluated, so evaluating the same turn again gives the same answer.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StreakState {
+    turn: Option<u32>,
+    before: Streaks,
+    after: Streaks,
+}
+
+/// `POST /v1/evaluate`.
+pub async fn evaluate_signal(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ApiJson<EvaluateBody>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Create)?;
+    let EvaluateBody {
+        signal,
+        create,
+        handoff,
+    } = body.value;
+    if signal.conversation_id.trim().is_empty() || signal.conversation_id.len() > 255 {
+        return Err(ApiError::invalid(
+            "signal.conversation_id",
+            "give the conversation or job id, 1 to 255 characters",
+        ));
+    }
+    if create && handoff.is_none() {
+        return Err(ApiError::invalid(
+            "handoff",
+            "with create: true, send the handoff's workflow, subject, title and context",
+        ));
+    }
+    let loaded = state.policy.current();
+    let kept: StreakState = state
+        .store
+        .load_streaks(&signal.conversation_id)
+        .await?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let previous = if kept.turn == Some(signal.turn) {
+        &kept.before
+    } else {
+        &kept.after
+    };
+    let decision = loaded.policy.evaluate(&signal, previous);
+    let next = StreakState {
+        turn: Some(signal.turn),
+        before: previous.clone(),
+        after: decision.streaks.clone(),
+    };
+    let now = state.clock.now();
+    state
+        .store
+        .save_streaks(
+            &signal.conversation_id,
+            &serde_json::to_string(&next).unwrap_or_default(),
+            now,
+        )
+        .await?;
+    let mut out = json!({
+        "action": decision.action,
+        "tier": decision.tier,
+        "reason": decision.reason,
+        "impact": decision.impact,
+        "rule": decision.rule,
+        "trace": decision.trace,
+        "policy_version": loaded.policy.version,
+    });
+    if let (true, Some(draft), false) =
+        (create, handoff, decision.action == DecisionAction::Proceed)
+    {
+        let new = NewHandoff {
+            workflow: draft.workflow,
+            subject: draft.subject,
+            title: draft.title,
+            impact: decision.impact.clone().unwrap_or_default(),
+            reason: decision.reason.clone().unwrap_or_default(),
+            tier: decision.tier.unwrap_or_default(),
+            owner_group: draft.owner_group,
+            context: draft.context,
+            callback_url: draft.callback_url,
+        };
+        let key = format!(
+            "{}:evaluate:{}:{}",
+            caller.name, signal.conversation_id, signal.turn
+        );
+        let idempotency = Idempotency {
+            body_hash: hex::encode(Sha256::digest(key.as_bytes())),
+            key,
+        };
+        let created = create_with_policy(&state, &caller, new, Some(idempotency), now)
+            .await
+            .map_err(|e| match e.field.as_deref() {
+                Some(f) if !f.starts_with("handoff.") => ApiError {
+                    field: Some(format!("handoff.{f}")),
+                    ..e
+                },
+                _ => e,
+            })?;
+        out["handoff"] = json!(HandoffView::new(&created.handoff, now));
+        out["replayed"] = json!(created.replayed);
+    }
+    Ok(Json(out).into_response())
+}

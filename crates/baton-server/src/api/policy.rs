@@ -1,0 +1,85 @@
+//! `GET /v1/policy` (the active policy and its version, earlier versions) and
+//! `PUT /v1/policy` (reload without downtime, only when the text checks clean).
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use baton_core::Permission;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::extract::{ApiJson, Caller};
+use crate::{ApiError, AppState};
+
+/// `GET /v1/policy`: version, text, and every version kept for replay.
+pub async fn get_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Views)?;
+    let loaded = state.policy.current();
+    let versions: Vec<_> = state
+        .store
+        .policy_versions()
+        .await?
+        .into_iter()
+        .map(|(version, _, loaded_at)| json!({ "version": version, "first_loaded_at": loaded_at }))
+        .collect();
+    Ok(Json(json!({
+        "version": loaded.policy.version,
+        "text": loaded.text,
+        "workflows": loaded.policy.workflow_names(),
+        "impacts": loaded.policy.impact_names(),
+        "handoff_reasons": loaded.policy.handoff_reasons(),
+        "versions": versions,
+    }))
+    .into_response())
+}
+
+/// Body of `PUT /v1/policy`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutPolicy {
+    /// The whole policy file (TOML). Contracts must be inline: the API reads no files.
+    text: String,
+}
+
+/// `PUT /v1/policy`: replaces the active policy if the text builds clean;
+/// otherwise 422 with every problem in `details` and the old policy stays.
+pub async fn put_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ApiJson<PutPolicy>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Admin)?;
+    let text = body.value.text;
+    let no_files = |path: &str| {
+        Err(format!(
+            "{path}: contracts sent over the API must be inline tables"
+        ))
+    };
+    match state.policy.replace(&text, &no_files) {
+        Ok(loaded) => {
+            state
+                .store
+                .save_policy_version(&loaded.policy.version, &text, state.clock.now())
+                .await?;
+            tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy reloaded");
+            Ok(Json(json!({ "version": loaded.policy.version })).into_response())
+        }
+        Err(errors) => {
+            let details: Vec<_> = errors
+                .iter()
+                .map(|e| json!({ "line": e.line, "rule": e.rule, "message": e.message }))
+                .collect();
+            Err(ApiError::invalid(
+                "text",
+                format!(
+                    "the policy has {} error(s); the active policy is unchanged",
+                    errors.len()
+                ),
+            )
+            .with_details(json!(details)))
+        }
+    }
+}
