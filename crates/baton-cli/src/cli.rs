@@ -233,6 +233,15 @@ pub enum HandoffCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Policy decisions per second on one core, in process (CEL compiled once).
+    Policy {
+        /// Triggers in the generated policy.
+        #[arg(long, default_value_t = 50)]
+        rules: usize,
+        /// Decisions to time.
+        #[arg(long, default_value_t = 200_000)]
+        decisions: usize,
+    },
     /// Durable creates per second against a running server.
     Create {
         /// Base URL of the server.

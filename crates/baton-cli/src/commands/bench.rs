@@ -14,12 +14,15 @@ use crate::cli::BenchCommand;
 use crate::client::ApiClient;
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Create {
-        target,
-        token,
-        clients,
-        duration,
-    } = command;
+    let (target, token, clients, duration) = match command {
+        BenchCommand::Policy { rules, decisions } => return bench_policy(rules, decisions),
+        BenchCommand::Create {
+            target,
+            token,
+            clients,
+            duration,
+        } => (target, token, clients, duration),
+    };
     let duration: SignedDuration = duration
         .parse()
         .with_context(|| format!("--duration {duration:?}: use a duration such as 30s or 2m"))?;
@@ -95,4 +98,56 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A policy with `rules` triggers of the usual shapes (thresholds, intents,
+/// keywords, payload checks), none of which fires on the benchmark signal,
+/// so every decision evaluates every rule: the worst case.
+fn generated_policy(rules: usize) -> String {
+    let mut text = String::from(
+        "[reasons.handoff]\nlow_confidence = \"x\"\n[[impact]]\nname = \"normal\"\nrank = 1\naccept_within = \"1h\"\nresolve_within = \"8h\"\n[[group]]\nname = \"g\"\n[[route]]\nid = \"default\"\ngroup = \"g\"\n",
+    );
+    for i in 0..rules {
+        let rule = match i % 4 {
+            0 => format!("when = \"confidence < 0.{}\"", 1 + i % 5),
+            1 => format!("when = \"intent == 'intent_{i}'\""),
+            2 => format!("keywords = [\"phrase number {i}\", \"other {i}\"]"),
+            _ => format!(
+                "when = \"has(payload.amount) && payload.amount > {}\"",
+                10_000 + i
+            ),
+        };
+        text.push_str(&format!(
+            "[[trigger]]\nid = \"t{i}\"\n{rule}\nreason = \"low_confidence\"\nimpact = \"normal\"\n"
+        ));
+    }
+    text
+}
+
+fn bench_policy(rules: usize, decisions: usize) -> anyhow::Result<ExitCode> {
+    use baton_core::policy::{Policy, Signal, Streaks};
+    let text = generated_policy(rules);
+    let policy = Policy::build(&text, &|_: &str| Err("no files".into()))
+        .map_err(|e| anyhow::anyhow!("generated policy does not build: {e:?}"))?;
+    let signal: Signal = serde_json::from_value(json!({
+        "conversation_id": "bench", "turn": 3, "confidence": 0.93, "intent": "balance",
+        "text": "what is the balance of my savings account", "sentiment": 0.1,
+        "payload": {"amount": 120.5, "currency": "EUR"},
+    }))?;
+    let streaks = Streaks::new();
+    let start = Instant::now();
+    let mut handoffs = 0usize;
+    for _ in 0..decisions {
+        let d = policy.evaluate(&signal, &streaks);
+        handoffs += usize::from(d.rule.is_some());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!("rules:        {rules}");
+    println!("decisions:    {decisions} ({handoffs} fired)");
+    println!(
+        "throughput:   {:.0} decisions/s on one core",
+        decisions as f64 / elapsed
+    );
+    println!("per decision: {:.2} µs", elapsed * 1e6 / decisions as f64);
+    Ok(ExitCode::SUCCESS)
 }

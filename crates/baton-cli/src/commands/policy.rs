@@ -93,7 +93,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let signal: Signal = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not a signal", path.display()))?;
-                let decision = policy.evaluate(&signal, &Streaks::new());
+                let decision = policy.explain_signal(&signal, &Streaks::new());
                 let route = decision.reason.as_ref().map(|reason| {
                     let impact = decision.impact.clone().unwrap_or_default();
                     let tier = decision.tier.map(|t| t.as_str()).unwrap_or("warm");

@@ -46,11 +46,15 @@ impl Policy {
             "workflow": workflow, "impact": impact, "reason": reason,
             "tier": tier, "title": title, "payload": payload,
         }));
+        facts.scope(|scope| self.route_in(scope, workflow))
+    }
+
+    fn route_in(&self, scope: &super::expr::Scope<'_>, workflow: &str) -> RouteDecision {
         let mut trace = Vec::new();
         for route in &self.routes {
             let (matched, detail) = match &route.when {
                 None => (true, "default route".to_owned()),
-                Some(expr) => match expr.matches(&facts) {
+                Some(expr) => match expr.matches(scope) {
                     Ok(m) => (m, format!("`{}` is {m}", expr.source())),
                     Err(e) => (
                         false,

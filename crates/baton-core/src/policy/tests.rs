@@ -292,6 +292,19 @@ fn signal(turn: u32, confidence: f64, text: &str, sentiment: f64, explicit: bool
 fn every_trigger_kind_decides() {
     let p = with(TRIGGERS);
     let none = Streaks::new();
+    let explained = p.explain_signal(&signal(1, 0.99, "I have chest pain", 0.0, false), &none);
+    assert_eq!(explained.trace.len(), 4);
+    assert!(
+        explained.trace[1].matched
+            && explained.trace[1]
+                .detail
+                .contains("keyword \"chest pain\" found")
+    );
+    assert!(
+        p.evaluate(&signal(1, 0.99, "I have chest pain", 0.0, false), &none)
+            .trace
+            .is_empty()
+    );
     let cases = [
         (
             signal(1, 0.95, "what is my balance", 0.2, false),

@@ -98,7 +98,18 @@ impl Policy {
     /// `handoff` trigger decides; else the first firing `review_later` one;
     /// else the sampling rate may turn `proceed` into `review_later`
     /// (deterministically per conversation and turn).
+    ///
+    /// `trace` is left empty; [`Policy::explain_signal`] fills it.
     pub fn evaluate(&self, signal: &Signal, streaks: &Streaks) -> Decision {
+        self.decide(signal, streaks, false)
+    }
+
+    /// Like [`Policy::evaluate`], with every trigger's outcome and why in `trace`.
+    pub fn explain_signal(&self, signal: &Signal, streaks: &Streaks) -> Decision {
+        self.decide(signal, streaks, true)
+    }
+
+    fn decide(&self, signal: &Signal, streaks: &Streaks, explain: bool) -> Decision {
         let facts = Facts::from_json(&json!({
             "confidence": signal.confidence.unwrap_or(1.0),
             "intent": signal.intent.clone().unwrap_or_default(),
@@ -108,8 +119,18 @@ impl Policy {
             "turn": signal.turn,
             "payload": signal.payload,
         }));
+        facts.scope(|scope| self.evaluate_in(scope, signal, streaks, explain))
+    }
+
+    fn evaluate_in(
+        &self,
+        scope: &super::expr::Scope<'_>,
+        signal: &Signal,
+        streaks: &Streaks,
+        explain: bool,
+    ) -> Decision {
         let text = signal.text.as_deref().unwrap_or("").to_lowercase();
-        let mut trace = Vec::with_capacity(self.triggers.len());
+        let mut trace = Vec::with_capacity(if explain { self.triggers.len() } else { 0 });
         let mut next = Streaks::new();
         let mut handoff = None;
         let mut review = None;
@@ -117,23 +138,30 @@ impl Policy {
             let mut why = Vec::new();
             let mut holds = true;
             if let Some(expr) = &t.when {
-                match expr.matches(&facts) {
+                match expr.matches(scope) {
                     Ok(m) => {
                         holds &= m;
-                        why.push(format!("`{}` is {m}", expr.source()));
+                        if explain {
+                            why.push(format!("`{}` is {m}", expr.source()));
+                        }
                     }
                     Err(e) => {
                         holds = false;
-                        why.push(format!("`{}` could not be evaluated: {e}", expr.source()));
+                        if explain {
+                            why.push(format!("`{}` could not be evaluated: {e}", expr.source()));
+                        }
                     }
                 }
             }
             if !t.keywords.is_empty() {
                 match t.keywords.iter().find(|k| contains_phrase(&text, k)) {
-                    Some(k) => why.push(format!("keyword {k:?} found")),
+                    Some(k) if explain => why.push(format!("keyword {k:?} found")),
+                    Some(_) => {}
                     None => {
                         holds = false;
-                        why.push("no keyword found".into());
+                        if explain {
+                            why.push("no keyword found".into());
+                        }
                     }
                 }
             }
@@ -146,13 +174,17 @@ impl Policy {
                 };
                 next.insert(t.id.clone(), count);
                 fires = count >= t.streak;
-                why.push(format!("streak {count}/{}", t.streak));
+                if explain {
+                    why.push(format!("streak {count}/{}", t.streak));
+                }
             }
-            trace.push(RuleTrace {
-                id: t.id.clone(),
-                matched: fires,
-                detail: why.join("; "),
-            });
+            if explain {
+                trace.push(RuleTrace {
+                    id: t.id.clone(),
+                    matched: fires,
+                    detail: why.join("; "),
+                });
+            }
             if fires {
                 match t.action {
                     TriggerAction::Handoff => {
