@@ -34,11 +34,13 @@ pub enum EventKind {
     Closed,
     /// It was reopened (rework).
     Reopened,
+    /// The payload fields its workflow's contract requires arrived.
+    ContextReceived,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Created,
         Self::Claimed,
         Self::Released,
@@ -51,6 +53,7 @@ impl EventKind {
         Self::ExecutionReported,
         Self::Closed,
         Self::Reopened,
+        Self::ContextReceived,
     ];
 
     /// The wire name, e.g. `info_requested`.
@@ -68,6 +71,7 @@ impl EventKind {
             Self::ExecutionReported => "execution_reported",
             Self::Closed => "closed",
             Self::Reopened => "reopened",
+            Self::ContextReceived => "context_received",
         }
     }
 

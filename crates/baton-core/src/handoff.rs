@@ -205,6 +205,10 @@ pub struct Handoff {
     /// automation named the group itself).
     #[serde(default)]
     pub route_rule: Option<String>,
+    /// While `needs_context`: the payload fields the workflow's contract
+    /// still needs (dotted paths under `context.payload`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_fields: Vec<String>,
 }
 
 impl NewHandoff {
@@ -266,6 +270,7 @@ impl NewHandoff {
             resolve_by: None,
             policy_version: None,
             route_rule: None,
+            missing_fields: Vec::new(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The two linked state machines, lifecycle and AI output, and the one transition function.
 //!
-//! Lifecycle: `pending` → `in_progress` (claim) ⇄ `waiting` (info requested /
+//! Lifecycle: `needs_context` (parked: the payload misses its workflow's
+//! contract) → `pending` (context provided); `pending` → `in_progress` (claim) ⇄ `waiting` (info requested /
 //! received) → `resolved` → `closed`; release (`in_progress` → `pending`);
 //! reassign or escalate to another owner group (→ `pending`); reopen
 //! (`resolved`/`closed` → `pending`, counted as rework).
@@ -32,11 +33,15 @@ pub enum LifecycleState {
     Resolved,
     /// Finished.
     Closed,
+    /// Parked until the requester sends the payload fields its workflow's
+    /// contract requires; not yet in any queue.
+    NeedsContext,
 }
 
 impl LifecycleState {
     /// Every state, in lifecycle order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
+        Self::NeedsContext,
         Self::Pending,
         Self::InProgress,
         Self::Waiting,
@@ -52,6 +57,7 @@ impl LifecycleState {
             Self::Waiting => "waiting",
             Self::Resolved => "resolved",
             Self::Closed => "closed",
+            Self::NeedsContext => "needs_context",
         }
     }
 
@@ -191,6 +197,12 @@ pub enum Action {
         /// Why.
         reason: String,
     },
+    /// The missing payload fields arrived: `needs_context` → `pending`. The
+    /// caller checks the merged payload against the workflow's contract first.
+    ProvideContext {
+        /// Fields merged into the context packet's payload.
+        payload: serde_json::Map<String, Value>,
+    },
 }
 
 impl Action {
@@ -208,6 +220,7 @@ impl Action {
             Self::ReportExecution { .. } => "report execution",
             Self::Close => "close",
             Self::Reopen { .. } => "reopen",
+            Self::ProvideContext { .. } => "provide-context",
         }
     }
 
@@ -416,6 +429,16 @@ pub fn apply(
             h.state = Closed;
             h.closed_at = Some(now);
             (EventKind::Closed, json!({}))
+        }
+        Action::ProvideContext { payload } => {
+            if state != NeedsContext {
+                return Err(refuse(&Action::ProvideContext { payload }));
+            }
+            let fields: Vec<String> = payload.keys().cloned().collect();
+            h.context.payload.extend(payload);
+            h.missing_fields.clear();
+            h.state = Pending;
+            (EventKind::ContextReceived, json!({ "fields": fields }))
         }
         Action::Reopen { reason } => {
             if !matches!(state, Resolved | Closed) {

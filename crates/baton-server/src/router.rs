@@ -151,6 +151,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some(Admin),
     ),
     ep(
+        "POST",
+        "/v1/handoffs/{id}/provide-context",
+        "send the payload fields a needs_context handoff misses: needs_context → pending (payload)",
+        Some(ProvideInfo),
+    ),
+    ep(
         "GET",
         "/v1/views/oldest",
         "open handoffs, oldest first (limit)",

@@ -56,6 +56,9 @@ fn every_action() -> Vec<Action> {
         Action::Reopen {
             reason: "customer came back".into(),
         },
+        Action::ProvideContext {
+            payload: serde_json::Map::from_iter([("po_number".to_owned(), json!("PO-1"))]),
+        },
     ]
 }
 
@@ -74,6 +77,7 @@ fn lifecycle_table() {
             (InProgress, "resolve") => Some(Resolved),
             (Resolved, "close") => Some(Closed),
             (Resolved | Closed, "reopen") => Some(Pending),
+            (NeedsContext, "provide-context") => Some(Pending),
             _ => None,
         }
     };
@@ -257,4 +261,17 @@ fn customer_notes_become_the_latest_customer_note() {
         customer.handoff.customer_note.as_deref(),
         Some("next update by 15:00")
     );
+}
+
+#[test]
+fn provided_context_is_merged_and_queues_the_handoff() {
+    let mut h = handoff_in(LifecycleState::NeedsContext, AiOutputState::Proposed);
+    h.missing_fields = vec!["context.payload.po_number".into()];
+    let payload = serde_json::Map::from_iter([("po_number".to_owned(), json!("PO-1"))]);
+    let c = apply(&h, Action::ProvideContext { payload }, "bot", at(3)).unwrap();
+    assert_eq!(c.handoff.state, LifecycleState::Pending);
+    assert_eq!(c.handoff.context.payload["po_number"], "PO-1");
+    assert_eq!(c.handoff.context.payload["amount"], 900);
+    assert!(c.handoff.missing_fields.is_empty());
+    assert_eq!(c.kind, EventKind::ContextReceived);
 }

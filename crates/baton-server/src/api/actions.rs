@@ -16,7 +16,7 @@ use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::{ApiError, AppState};
 
 /// The action names of the URL space, in lifecycle order.
-pub const ACTIONS: [&str; 11] = [
+pub const ACTIONS: [&str; 12] = [
     "claim",
     "release",
     "request-info",
@@ -28,6 +28,7 @@ pub const ACTIONS: [&str; 11] = [
     "execution",
     "close",
     "reopen",
+    "provide-context",
 ];
 
 #[derive(Deserialize)]
@@ -88,6 +89,12 @@ struct ResolveBody {
 struct ExecutionBody {
     outcome: ExecutionOutcome,
     detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvideContextBody {
+    payload: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +206,13 @@ fn parse_action(name: &str, body: &[u8], caller: &Caller) -> Option<Result<Parse
                 None,
                 Permission::Work,
             ),
+            "provide-context" => (
+                Action::ProvideContext {
+                    payload: json::<ProvideContextBody>(body)?.payload,
+                },
+                None,
+                Permission::ProvideInfo,
+            ),
             _ => return Err(None),
         })
     })();
@@ -239,6 +253,9 @@ pub async fn act_on_handoff(
             return Err(ApiError::no_handoff(&id));
         }
     }
+    if let Action::ProvideContext { payload } = &action {
+        check_provided_context(&state, &caller, uuid, &id, payload).await?;
+    }
     let acted = state
         .store
         .act(ActOn {
@@ -260,4 +277,36 @@ pub async fn act_on_handoff(
         claim_token: acted.claim_token.as_deref(),
     })
     .into_response())
+}
+
+/// Refuses provided context that still misses the workflow's contract,
+/// naming every field still missing; the handoff stays `needs_context`.
+async fn check_provided_context(
+    state: &AppState,
+    caller: &Caller,
+    uuid: uuid::Uuid,
+    id: &str,
+    payload: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ApiError> {
+    let handoff = state
+        .store
+        .get_handoff(uuid)
+        .await?
+        .filter(|h| caller.can_see(h.owner_group.as_str(), h.workflow.as_str()))
+        .ok_or_else(|| ApiError::no_handoff(id))?;
+    if handoff.state != baton_core::LifecycleState::NeedsContext {
+        return Ok(()); // the transition refuses it, naming the state
+    }
+    let mut merged = handoff.context.payload.clone();
+    merged.extend(payload.clone());
+    let loaded = state.policy.current();
+    match loaded.policy.check_payload(
+        handoff.workflow.as_str(),
+        &serde_json::Value::Object(merged),
+    ) {
+        baton_core::policy::PayloadCheck::Complete => Ok(()),
+        baton_core::policy::PayloadCheck::Incomplete { violations, .. } => Err(
+            super::handoffs::contract_error(handoff.workflow.as_str(), &violations),
+        ),
+    }
 }

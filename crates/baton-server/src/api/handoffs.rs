@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use baton_core::policy::PayloadCheck;
+use baton_core::policy::contract::ContractViolation;
+use baton_core::policy::{OnIncomplete, PayloadCheck};
 use baton_core::{LifecycleState, NewHandoff, Permission};
 use baton_store::{CreateHandoff, Cursor, HandoffQuery, Idempotency, Sort};
 use serde::Deserialize;
@@ -107,22 +108,20 @@ pub async fn create_with_policy(
         ));
     };
     let payload = serde_json::Value::Object(handoff.context.payload.clone());
-    if let PayloadCheck::Incomplete { violations, .. } =
-        policy.check_payload(handoff.workflow.as_str(), &payload)
+    if let PayloadCheck::Incomplete {
+        violations,
+        on_incomplete,
+    } = policy.check_payload(handoff.workflow.as_str(), &payload)
     {
-        let details: Vec<_> = violations
-            .iter()
-            .map(|v| json!({ "field": v.field, "message": v.message }))
-            .collect();
-        let first = &violations[0];
-        return Err(ApiError::invalid(
-            first.field.clone(),
-            format!(
-                "the payload misses the {} workflow's contract: {}",
-                handoff.workflow, first.message
-            ),
-        )
-        .with_details(json!(details)));
+        match on_incomplete {
+            OnIncomplete::Reject => {
+                return Err(contract_error(handoff.workflow.as_str(), &violations));
+            }
+            OnIncomplete::NeedsContext => {
+                handoff.state = LifecycleState::NeedsContext;
+                handoff.missing_fields = violations.iter().map(|v| v.field.clone()).collect();
+            }
+        }
     }
     if caller_group {
         handoff.route_rule = Some("caller".into());
@@ -148,6 +147,23 @@ pub async fn create_with_policy(
             idempotency,
         })
         .await?)
+}
+
+/// 422 naming the first contract violation, every one in `details`.
+pub fn contract_error(workflow: &str, violations: &[ContractViolation]) -> ApiError {
+    let details: Vec<_> = violations
+        .iter()
+        .map(|v| json!({ "field": v.field, "message": v.message }))
+        .collect();
+    let (field, message) = violations
+        .first()
+        .map(|v| (v.field.clone(), v.message.clone()))
+        .unwrap_or_else(|| ("context.payload".into(), "incomplete".into()));
+    ApiError::invalid(
+        field,
+        format!("the payload misses the {workflow} workflow's contract: {message}"),
+    )
+    .with_details(json!(details))
 }
 
 fn idempotency(

@@ -33,6 +33,7 @@ fn body_for(endpoint: &Endpoint) -> Option<Value> {
         "resolve" => json!({"resolution": "approved", "resolution_reason": "policy_ok"}),
         "execution" => json!({"outcome": "executed"}),
         "reopen" => json!({"reason": "again"}),
+        "provide-context" => json!({"payload": {"po_number": "PO-1"}}),
         "evaluate" => json!({"signal": {"conversation_id": "c-1", "confidence": 0.9}}),
         "policy" => json!({"text": baton_core::policy::DEFAULT_POLICY}),
         other => panic!("no body for {other}: add one to the matrix"),
@@ -44,7 +45,7 @@ fn allowed_status(endpoint: &Endpoint) -> StatusCode {
     match endpoint.path.rsplit('/').next().unwrap_or("") {
         "handoffs" if endpoint.method == "POST" => StatusCode::CREATED,
         "release" | "request-info" | "provide-info" | "resolve" | "execution" | "close"
-        | "reopen" => StatusCode::CONFLICT,
+        | "reopen" | "provide-context" => StatusCode::CONFLICT,
         _ => StatusCode::OK,
     }
 }
@@ -138,8 +139,8 @@ async fn each_role_gets_exactly_the_endpoints_its_permissions_allow() {
             checked += 1;
         }
     }
-    // 23 protected routes × 4 roles, less the stream for the 2 roles that may read it.
-    assert_eq!(checked, 23 * 4 - 2);
+    // 24 protected routes × 4 roles, less the stream for the 2 roles that may read it.
+    assert_eq!(checked, 24 * 4 - 2);
 }
 
 #[tokio::test]

@@ -96,12 +96,31 @@ async fn the_default_policy_routes_and_times_every_handoff() {
 async fn a_reloaded_policy_checks_contracts_routes_and_keeps_versions() {
     let app = spawn_app().await;
     let version = load(&app, INVOICES).await;
+    // The invoice workflow parks incomplete payloads as needs_context.
+    let parked = app
+        .create(ADMIN, invoice(json!({"amount_usd": "lots"})))
+        .await;
+    assert_eq!(parked["state"], "needs_context");
+    assert_eq!(
+        parked["missing_fields"],
+        json!([
+            "context.payload.invoice_id",
+            "context.payload.vendor_id",
+            "context.payload.amount_usd"
+        ])
+    );
+    let id = parked["id"].as_str().unwrap().to_owned();
+    let queue = app.get_ok(LEAD, "/v1/views/oldest").await;
+    assert!(
+        queue["items"].as_array().unwrap().is_empty(),
+        "parked items are in no queue"
+    );
     let (status, json) = app
-        .request(
-            Method::POST,
-            "/v1/handoffs",
-            Some(ADMIN),
-            Some(invoice(json!({"amount_usd": "lots"}))),
+        .act(
+            ADMIN,
+            &id,
+            "provide-context",
+            json!({"payload": {"invoice_id": "I-9", "amount_usd": 7000}}),
         )
         .await;
     let error = assert_error(
@@ -110,21 +129,23 @@ async fn a_reloaded_policy_checks_contracts_routes_and_keeps_versions() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_field",
     );
-    let mut fields: Vec<&str> = error["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
-    fields.sort();
-    assert_eq!(
-        fields,
-        vec![
-            "context.payload.amount_usd",
-            "context.payload.invoice_id",
-            "context.payload.vendor_id"
-        ]
-    );
+    assert_eq!(error["field"], "context.payload.vendor_id", "{json}");
+    assert_eq!(error["details"].as_array().unwrap().len(), 1, "{json}");
+    let queued = app
+        .act_ok(
+            ADMIN,
+            &id,
+            "provide-context",
+            json!({"payload": {"invoice_id": "I-9", "amount_usd": 7000, "vendor_id": "V-1"}}),
+        )
+        .await;
+    assert_eq!(queued["handoff"]["state"], "pending");
+    assert_eq!(queued["event"]["kind"], "context_received");
+    assert!(queued["handoff"].get("missing_fields").is_none());
+    let (status, json) = app
+        .act(ADMIN, &id, "provide-context", json!({"payload": {}}))
+        .await;
+    assert_error(status, &json, StatusCode::CONFLICT, "illegal_transition");
 
     let big = app.create(ADMIN, invoice(json!({"invoice_id": "I-1", "vendor_id": "V-9", "amount_usd": 9000, "po_number": "PO-3"}))).await;
     assert_eq!(big["owner_group"], "procurement-analysts");
@@ -195,6 +216,34 @@ async fn evaluate(app: &TestApp, body: Value) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     json
+}
+
+#[tokio::test]
+async fn a_reject_workflow_refuses_incomplete_payloads_naming_every_field() {
+    let app = spawn_app().await;
+    load(&app, CHAT).await;
+    let mut body = new_handoff("normal", "low_confidence");
+    body["context"]["payload"] = json!({"channel": "fax"});
+    let (status, json) = app
+        .request(Method::POST, "/v1/handoffs", Some(AGENT), Some(body))
+        .await;
+    let error = assert_error(
+        status,
+        &json,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    let mut fields: Vec<&str> = error["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["context.payload.channel", "context.payload.customer_id"]
+    );
 }
 
 #[tokio::test]
