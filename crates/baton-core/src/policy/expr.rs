@@ -11,11 +11,13 @@ pub const MAX_EXPR_BYTES: usize = 4 * 1024;
 /// Deepest accepted nesting of `(`, `[` and `{`.
 pub const MAX_EXPR_DEPTH: usize = 100;
 
-/// A compiled CEL condition. Cheap to clone.
+/// A compiled CEL condition, with its fast-path form when it has one
+/// (see [`super::fast`]). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Expr {
     source: String,
     program: Arc<cel::Program>,
+    fast: Option<Arc<super::fast::Fast>>,
 }
 
 impl Expr {
@@ -61,6 +63,7 @@ impl Expr {
         Ok(Self {
             source: source.to_owned(),
             program: Arc::new(program),
+            fast: super::fast::compile(source).map(Arc::new),
         })
     }
 
@@ -75,7 +78,25 @@ impl Expr {
     /// A message when evaluation fails (a missing key, a type mismatch) or
     /// the result is not a boolean.
     pub fn matches(&self, scope: &Scope<'_>) -> Result<bool, String> {
-        match self.program.execute(&scope.0) {
+        use super::fast::Outcome;
+        if let Some(fast) = &self.fast {
+            let outcome = super::fast::eval(fast, scope.json);
+            if let Some(b) = outcome.as_bool() {
+                return Ok(b);
+            }
+            if let Outcome::Error(e) = outcome {
+                return Err(e);
+            }
+        }
+        self.matches_cel(scope)
+    }
+
+    /// Evaluates with CEL alone, never the fast path.
+    ///
+    /// # Errors
+    /// As [`Expr::matches`].
+    pub fn matches_cel(&self, scope: &Scope<'_>) -> Result<bool, String> {
+        match self.program.execute(scope.cel()) {
             Ok(cel::Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!("the expression gave {other:?}, not a boolean")),
             Err(err) => Err(err.to_string()),
@@ -83,9 +104,10 @@ impl Expr {
     }
 }
 
-/// Variables for [`Expr::matches`], converted from JSON once per decision.
+/// Variables for [`Expr::matches`]: a JSON object, converted to CEL values
+/// only if some rule needs CEL.
 #[derive(Debug, Clone, Default)]
-pub struct Facts(Vec<(String, cel::Value)>);
+pub struct Facts(Json);
 
 thread_local! {
     /// The standard functions, registered once per thread: building a fresh
@@ -93,19 +115,38 @@ thread_local! {
     static ROOT: cel::Context<'static, 'static> = cel::Context::default();
 }
 
-/// An evaluation scope: the facts of one decision over the standard functions.
-pub struct Scope<'a>(cel::Context<'a, 'static>);
+/// An evaluation scope: the facts of one decision, and (built on first use)
+/// a CEL context holding them over the standard functions.
+pub struct Scope<'a> {
+    json: &'a Json,
+    root: &'a cel::Context<'static, 'static>,
+    cel: std::cell::OnceCell<cel::Context<'a, 'static>>,
+}
+
+impl<'a> Scope<'a> {
+    fn cel(&self) -> &cel::Context<'a, 'static> {
+        self.cel.get_or_init(|| {
+            let mut context = self.root.new_inner_scope();
+            if let Json::Object(map) = self.json {
+                for (name, value) in map {
+                    context.add_variable_from_value(name.as_str(), to_cel(value));
+                }
+            }
+            context
+        })
+    }
+}
 
 impl Facts {
     /// Runs `f` with a scope holding these facts; build one per decision and
     /// evaluate every rule in it.
     pub fn scope<R>(&self, f: impl FnOnce(&Scope<'_>) -> R) -> R {
         ROOT.with(|root| {
-            let mut context = root.new_inner_scope();
-            for (name, value) in &self.0 {
-                context.add_variable_from_value(name.as_str(), value.clone());
-            }
-            f(&Scope(context))
+            f(&Scope {
+                json: &self.0,
+                root,
+                cel: std::cell::OnceCell::new(),
+            })
         })
     }
 
@@ -114,7 +155,15 @@ impl Facts {
     /// whether the JSON said `5000` or `5000.0`.
     pub fn from_json(object: &Json) -> Self {
         match object {
-            Json::Object(map) => Self(map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect()),
+            Json::Object(_) => Self(object.clone()),
+            _ => Self::default(),
+        }
+    }
+
+    /// Facts from an owned JSON object (anything else gives none).
+    pub fn from_value(object: Json) -> Self {
+        match object {
+            Json::Object(_) => Self(object),
             _ => Self::default(),
         }
     }

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod config;
 pub mod contract;
 pub mod expr;
+pub mod fast;
 mod route;
 pub mod sla;
 pub mod template;
@@ -46,6 +47,7 @@ pub struct Policy {
     groups: BTreeMap<String, Group>,
     routes: Vec<Route>,
     triggers: Vec<Trigger>,
+    keyword_index: trigger::KeywordIndex,
     sampling: Sampling,
     templates: BTreeMap<String, String>,
 }
@@ -105,6 +107,8 @@ struct Trigger {
     id: String,
     when: Option<Expr>,
     keywords: Vec<String>,
+    /// Positions of `keywords` in the policy's [`trigger::KeywordIndex`].
+    keyword_ids: Vec<usize>,
     streak: u32,
     action: TriggerAction,
     tier: crate::Tier,

@@ -42,7 +42,7 @@ impl Policy {
         title: &str,
         payload: &Value,
     ) -> RouteDecision {
-        let facts = Facts::from_json(&json!({
+        let facts = Facts::from_value(json!({
             "workflow": workflow, "impact": impact, "reason": reason,
             "tier": tier, "title": title, "payload": payload,
         }));

@@ -75,7 +75,60 @@ pub struct Decision {
     pub streaks: Streaks,
 }
 
-/// True if `phrase` (lowercase) occurs in `text` (lowercase) between word boundaries.
+/// Every trigger keyword in one automaton, so a decision scans the text once
+/// however many keyword rules there are.
+#[derive(Debug, Clone, Default)]
+pub struct KeywordIndex {
+    automaton: Option<aho_corasick::AhoCorasick>,
+    phrases: usize,
+}
+
+impl KeywordIndex {
+    /// Indexes the (lowercase) keywords of `triggers`, setting their `keyword_ids`.
+    pub(super) fn build(triggers: &mut [super::Trigger]) -> Self {
+        let mut phrases: Vec<String> = Vec::new();
+        for t in triggers.iter_mut() {
+            t.keyword_ids = t
+                .keywords
+                .iter()
+                .map(|k| {
+                    phrases.push(k.clone());
+                    phrases.len() - 1
+                })
+                .collect();
+        }
+        let automaton = if phrases.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::new(&phrases).ok()
+        };
+        Self {
+            automaton,
+            phrases: phrases.len(),
+        }
+    }
+
+    /// Which phrases occur in `text` (lowercase) between word boundaries.
+    fn found(&self, text: &str) -> Vec<bool> {
+        let mut found = vec![false; self.phrases];
+        if let Some(automaton) = &self.automaton {
+            for m in automaton.find_overlapping_iter(text) {
+                let before = text[..m.start()].chars().next_back();
+                let after = text[m.end()..].chars().next();
+                if before.is_none_or(|c| !c.is_alphanumeric())
+                    && after.is_none_or(|c| !c.is_alphanumeric())
+                {
+                    found[m.pattern().as_usize()] = true;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// True if `phrase` (lowercase) occurs in `text` (lowercase) between word
+/// boundaries: the plain definition the index is tested against.
+#[cfg(test)]
 fn contains_phrase(text: &str, phrase: &str) -> bool {
     text.match_indices(phrase).any(|(i, m)| {
         let before = text[..i].chars().next_back();
@@ -110,7 +163,7 @@ impl Policy {
     }
 
     fn decide(&self, signal: &Signal, streaks: &Streaks, explain: bool) -> Decision {
-        let facts = Facts::from_json(&json!({
+        let facts = Facts::from_value(json!({
             "confidence": signal.confidence.unwrap_or(1.0),
             "intent": signal.intent.clone().unwrap_or_default(),
             "text": signal.text.clone().unwrap_or_default(),
@@ -130,6 +183,7 @@ impl Policy {
         explain: bool,
     ) -> Decision {
         let text = signal.text.as_deref().unwrap_or("").to_lowercase();
+        let found = self.keyword_index.found(&text);
         let mut trace = Vec::with_capacity(if explain { self.triggers.len() } else { 0 });
         let mut next = Streaks::new();
         let mut handoff = None;
@@ -138,7 +192,12 @@ impl Policy {
             let mut why = Vec::new();
             let mut holds = true;
             if let Some(expr) = &t.when {
-                match expr.matches(scope) {
+                let outcome = if explain {
+                    expr.matches_cel(scope)
+                } else {
+                    expr.matches(scope)
+                };
+                match outcome {
                     Ok(m) => {
                         holds &= m;
                         if explain {
@@ -154,7 +213,11 @@ impl Policy {
                 }
             }
             if !t.keywords.is_empty() {
-                match t.keywords.iter().find(|k| contains_phrase(&text, k)) {
+                let hit = t
+                    .keyword_ids
+                    .iter()
+                    .position(|&id| found.get(id).copied().unwrap_or(false));
+                match hit.map(|i| &t.keywords[i]) {
                     Some(k) if explain => why.push(format!("keyword {k:?} found")),
                     Some(_) => {}
                     None => {
@@ -238,6 +301,34 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_agrees_with_the_phrase_matcher() {
+        let mut triggers = vec![super::super::Trigger {
+            id: "k".into(),
+            when: None,
+            keywords: vec!["chest pain".into(), "pain".into(), "fraud".into()],
+            keyword_ids: vec![],
+            streak: 1,
+            action: TriggerAction::Handoff,
+            tier: Tier::Warm,
+            reason: "r".into(),
+            impact: "i".into(),
+        }];
+        let index = KeywordIndex::build(&mut triggers);
+        for text in [
+            "i have chest pain",
+            "painful",
+            "fraudulent pain",
+            "(fraud)",
+            "",
+        ] {
+            let found = index.found(text);
+            for (i, k) in triggers[0].keywords.iter().enumerate() {
+                assert_eq!(found[i], contains_phrase(text, k), "{text:?} {k:?}");
+            }
+        }
+    }
 
     #[test]
     fn phrases_match_on_word_boundaries_only() {
