@@ -137,6 +137,11 @@ pub async fn create_with_policy(
         handoff.owner_group = baton_core::Label::parse("owner_group", &route.group)?;
         handoff.route_rule = Some(route.rule);
     }
+    if handoff.callback_url.is_none() {
+        handoff.callback_url = policy
+            .workflow(handoff.workflow.as_str())
+            .and_then(|w| w.callback_url.clone());
+    }
     handoff.accept_by = Some(deadlines.accept_by);
     handoff.resolve_by = Some(deadlines.resolve_by);
     handoff.policy_version = Some(policy.version.clone());

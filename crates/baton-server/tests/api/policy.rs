@@ -289,6 +289,10 @@ async fn evaluate_decides_keeps_streaks_and_creates_once_per_turn() {
     assert_eq!(first["handoff"]["impact"], "urgent");
     assert_eq!(first["handoff"]["tier"], "immediate");
     assert_eq!(first["handoff"]["owner_group"], "support");
+    assert_eq!(
+        first["handoff"]["callback_url"], "https://bank.example/hooks/baton",
+        "the workflow's default callback"
+    );
     assert_eq!(first["replayed"], false);
     let again = evaluate(&app, body).await;
     assert_eq!(again["handoff"]["id"], first["handoff"]["id"]);
