@@ -13,6 +13,6 @@ pub mod token;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::ApiError;
-pub use policy::{LoadedPolicy, PolicyHandle};
+pub use policy::{LoadedPolicy, PolicyHandle, ReloadError};
 pub use router::{ENDPOINTS, Endpoint, router, serve};
 pub use state::{AppState, ServerConfig};

@@ -18,6 +18,7 @@ pub struct LoadedPolicy {
 #[derive(Debug)]
 pub struct PolicyHandle {
     current: RwLock<Arc<LoadedPolicy>>,
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl PolicyHandle {
@@ -25,6 +26,7 @@ impl PolicyHandle {
     pub fn new(policy: Policy, text: String) -> Self {
         Self {
             current: RwLock::new(Arc::new(LoadedPolicy { policy, text })),
+            reloading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -44,16 +46,28 @@ impl PolicyHandle {
             .clone()
     }
 
-    /// Builds `text` and, only if it builds clean, makes it the active policy.
+    /// Builds `text` and, only if it builds clean, keeps its version with
+    /// `keep` (the store) and then makes it the active policy. Reloads run one
+    /// at a time, so a slow reload never overwrites a later one.
     ///
     /// # Errors
-    /// Every problem of the new text; the active policy is then unchanged.
-    pub fn replace(
+    /// Every problem of the new text, or `keep`'s error; the active policy is
+    /// then unchanged.
+    pub async fn reload<F, Fut>(
         &self,
         text: &str,
-        loader: &dyn Fn(&str) -> Result<String, String>,
-    ) -> Result<Arc<LoadedPolicy>, Vec<PolicyError>> {
-        let policy = Policy::build(text, loader)?;
+        loader: &(dyn Fn(&str) -> Result<String, String> + Sync),
+        keep: F,
+    ) -> Result<Arc<LoadedPolicy>, ReloadError>
+    where
+        F: FnOnce(String, String) -> Fut,
+        Fut: std::future::Future<Output = Result<(), baton_store::StoreError>>,
+    {
+        let _one_at_a_time = self.reloading.lock().await;
+        let policy = Policy::build(text, loader).map_err(ReloadError::Invalid)?;
+        keep(policy.version.clone(), text.to_owned())
+            .await
+            .map_err(ReloadError::Store)?;
         let loaded = Arc::new(LoadedPolicy {
             policy,
             text: text.to_owned(),
@@ -61,4 +75,13 @@ impl PolicyHandle {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = loaded.clone();
         Ok(loaded)
     }
+}
+
+/// Why a reload did not happen.
+#[derive(Debug)]
+pub enum ReloadError {
+    /// The text does not check clean.
+    Invalid(Vec<PolicyError>),
+    /// Its version could not be kept.
+    Store(baton_store::StoreError),
 }

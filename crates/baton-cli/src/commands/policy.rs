@@ -11,15 +11,16 @@ use serde_json::json;
 
 use crate::cli::PolicyCommand;
 
-/// Reads and builds the policy at `path`, loading contract files relative to it.
-pub fn load(path: &Path) -> anyhow::Result<Result<Policy, Vec<PolicyError>>> {
+/// Reads the policy at `path` once and builds it, loading contract files
+/// relative to it; answers the built policy with the text it was built from.
+pub fn load(path: &Path) -> anyhow::Result<Result<(Policy, String), Vec<PolicyError>>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let loader = move |relative: &str| {
         std::fs::read_to_string(dir.join(relative)).map_err(|e| e.to_string())
     };
-    Ok(Policy::build(&text, &loader))
+    Ok(Policy::build(&text, &loader).map(|p| (p, text)))
 }
 
 /// Prints every error as `file:line: rule: message`.
@@ -41,7 +42,7 @@ pub fn print_errors(path: &Path, errors: &[PolicyError]) {
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Check { file } => match load(&file)? {
-            Ok(policy) => {
+            Ok((policy, _)) => {
                 println!("ok: {} (version {})", file.display(), &policy.version[..12]);
                 Ok(ExitCode::SUCCESS)
             }
@@ -58,7 +59,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let policy = match load(&file)? {
-                Ok(p) => p,
+                Ok((p, _)) => p,
                 Err(errors) => {
                     print_errors(&file, &errors);
                     return Ok(ExitCode::FAILURE);

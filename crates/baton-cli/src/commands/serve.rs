@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use std::path::PathBuf;
 
-use baton_server::{AppState, PolicyHandle, ServerConfig, SystemClock};
+use baton_server::{AppState, PolicyHandle, ReloadError, ServerConfig, SystemClock};
 use tokio::net::TcpListener;
 
 use super::admin::{create_token, store_for};
@@ -24,10 +24,7 @@ pub async fn run(
     let handle = match &config.policy {
         None => PolicyHandle::default_policy(),
         Some(path) => match super::policy::load(path)? {
-            Ok(built) => {
-                let text = std::fs::read_to_string(path)?;
-                PolicyHandle::new(built, text)
-            }
+            Ok((built, text)) => PolicyHandle::new(built, text),
             Err(errors) => {
                 super::policy::print_errors(path, &errors);
                 anyhow::bail!(
@@ -130,22 +127,20 @@ async fn reload_on_hangup(state: AppState, path: PathBuf) {
                 .to_path_buf();
             let loader =
                 move |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|e| e.to_string());
-            match state.policy.replace(&text, &loader) {
+            let store = state.store.clone();
+            let keep = |version: String, text: String| async move {
+                store
+                    .save_policy_version(&version, &text, baton_server::Clock::now(&SystemClock))
+                    .await
+            };
+            match state.policy.reload(&text, &loader, keep).await {
                 Ok(loaded) => {
-                    let saved = state
-                        .store
-                        .save_policy_version(
-                            &loaded.policy.version,
-                            &text,
-                            baton_server::Clock::now(&SystemClock),
-                        )
-                        .await;
-                    if let Err(e) = saved {
-                        tracing::error!(error = %e, "cannot keep the policy version");
-                    }
                     tracing::info!(version = %loaded.policy.version, "policy reloaded on SIGHUP");
                 }
-                Err(errors) => {
+                Err(ReloadError::Store(e)) => {
+                    tracing::error!(error = %e, "cannot keep the policy version; keeping the active one");
+                }
+                Err(ReloadError::Invalid(errors)) => {
                     for e in &errors {
                         tracing::error!(path = %path.display(), line = ?e.line, rule = %e.rule, "{}", e.message);
                     }

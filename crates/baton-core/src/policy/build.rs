@@ -72,6 +72,9 @@ fn start<T>(s: &Spanned<T>) -> Option<usize> {
     Some(s.span().start)
 }
 
+/// Longest accepted duration: ten years, in hours.
+const MAX_HOURS: i64 = 10 * 366 * 24;
+
 /// A duration such as `"15m"`, `"4h"`, `"1h 30m"` or `"2d"`; positive. A day
 /// is 24 hours of the impact's clock: on a business-hours calendar, write
 /// working days as hours (three 10-hour days are `"30h"`).
@@ -80,7 +83,8 @@ pub fn duration(text: &str) -> Result<SignedDuration, String> {
         .trim()
         .strip_suffix('d')
         .and_then(|n| n.trim().parse::<i64>().ok())
-        .and_then(|n| n.checked_mul(24));
+        .and_then(|n| n.checked_mul(24))
+        .filter(|h| h.abs() <= MAX_HOURS);
     let parsed = match days {
         Some(hours) => Ok(SignedDuration::from_hours(hours)),
         None => text.parse::<SignedDuration>(),
@@ -90,6 +94,9 @@ pub fn duration(text: &str) -> Result<SignedDuration, String> {
     })?;
     if d <= SignedDuration::ZERO {
         return Err(format!("{text:?} must be longer than zero"));
+    }
+    if d > SignedDuration::from_hours(MAX_HOURS) {
+        return Err(format!("{text:?} is longer than ten years"));
     }
     Ok(d)
 }
@@ -111,7 +118,26 @@ impl Policy {
                 return Err(errors.list);
             }
         };
-        let policy = build_checked(&config, text, loader, &mut errors);
+        // Files the policy loads count toward its version: a changed contract
+        // file is a new policy.
+        let loaded = std::cell::RefCell::new(Vec::new());
+        let recording = |path: &str| {
+            let result = loader(path);
+            if let Ok(content) = &result {
+                loaded.borrow_mut().push((path.to_owned(), content.clone()));
+            }
+            result
+        };
+        let mut policy = build_checked(&config, text, &recording, &mut errors);
+        let mut hasher = Sha256::new();
+        hasher.update(text.as_bytes());
+        for (path, content) in loaded.borrow().iter() {
+            hasher.update([0u8]);
+            hasher.update(path.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(content.as_bytes());
+        }
+        policy.version = hex::encode(hasher.finalize());
         if errors.list.is_empty() {
             Ok(policy)
         } else {

@@ -75,7 +75,11 @@ impl Outcome<'_> {
 /// Compiles `source` if it is entirely of the supported shapes.
 pub fn compile(source: &str) -> Option<Fast> {
     let tokens = lex(source)?;
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     let fast = p.or()?;
     (p.at == p.tokens.len()).then_some(fast)
 }
@@ -110,6 +114,13 @@ fn lex(source: &str) -> Option<Vec<Tok>> {
             let text: String = chars[start..i].iter().collect();
             if i < chars.len() && (chars[i].is_ascii_alphabetic() || chars[i] == '_') {
                 return None; // 1u, 1e3 and friends: leave to CEL
+            }
+            if text.len() > 15
+                || text.starts_with('.')
+                || text.ends_with('.')
+                || text.matches('.').count() > 1
+            {
+                return None; // beyond exact doubles, or odd forms: leave to CEL
             }
             out.push(Tok::Num(text.parse().ok()?, text.contains('.')));
         } else if c == '\'' || c == '"' {
@@ -159,9 +170,14 @@ fn lex(source: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
+/// Deepest nesting the fast parser follows; deeper conditions are left to
+/// CEL, whose parser has its own limit, so nothing here recurses unboundedly.
+const MAX_DEPTH: usize = 32;
+
 struct Parser {
     tokens: Vec<Tok>,
     at: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -187,22 +203,27 @@ impl Parser {
     }
 
     fn and(&mut self) -> Option<Fast> {
-        let mut left = self.unary()?;
+        let mut left = self.comparison()?;
         while self.eat("&&") {
-            left = Fast::And(Box::new(left), Box::new(self.unary()?));
+            left = Fast::And(Box::new(left), Box::new(self.comparison()?));
         }
         Some(left)
     }
 
+    /// `!` binds tighter than comparisons, as in CEL: `!a == b` is `(!a) == b`.
     fn unary(&mut self) -> Option<Fast> {
         if self.eat("!") {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return None;
+            }
             return Some(Fast::Not(Box::new(self.unary()?)));
         }
-        self.comparison()
+        self.primary()
     }
 
     fn comparison(&mut self) -> Option<Fast> {
-        let left = self.primary()?;
+        let left = self.unary()?;
         let op = match self.peek() {
             Some(Tok::Sym("==")) => Op::Eq,
             Some(Tok::Sym("!=")) => Op::Ne,
@@ -235,7 +256,7 @@ impl Parser {
             _ => return Some(left),
         };
         self.at += 1;
-        let right = self.primary()?;
+        let right = self.unary()?;
         Some(Fast::Cmp(op, Box::new(left), Box::new(right)))
     }
 
@@ -256,6 +277,10 @@ impl Parser {
             }
             Tok::Sym("(") => {
                 self.at += 1;
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return None;
+                }
                 let inner = self.or()?;
                 self.eat(")").then_some(inner)
             }
@@ -402,6 +427,9 @@ fn logic<'a>(a: Outcome<'a>, b: Outcome<'a>, short: bool) -> Outcome<'a> {
     }
     match (x, y, a, b) {
         (Some(_), Some(_), _, _) => Outcome::Bool(!short),
+        // An unsure side might be the short-circuit value that absorbs an
+        // error in CEL: only two certain sides make an error certain.
+        (_, _, Outcome::Defer, _) | (_, _, _, Outcome::Defer) => Outcome::Defer,
         (_, _, Outcome::Error(e), _) | (_, _, _, Outcome::Error(e)) => Outcome::Error(e),
         _ => Outcome::Defer,
     }
@@ -430,6 +458,11 @@ fn compare(op: Op, a: &Value, b: &Value) -> Outcome<'static> {
     // Facts are all doubles; a literal integer on the other side of `==`
     // would be a double/int comparison whose CEL result we do not assume.
     let int_literal = |v: &Value| matches!(v, Value::Number(n) if !n.is_f64());
+    // Beyond 2^53 a double cannot hold every integer: leave those to CEL.
+    let huge = |v: &Value| matches!(v, Value::Number(n) if n.as_f64().is_none_or(|f| f.abs() > 9_007_199_254_740_992.0));
+    if huge(a) || huge(b) {
+        return Outcome::Defer;
+    }
     let ordering = match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             if matches!(op, Op::Eq | Op::Ne) && (int_literal(a) != int_literal(b)) {

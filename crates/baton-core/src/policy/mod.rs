@@ -201,6 +201,11 @@ impl Policy {
         self.groups.get(name)
     }
 
+    /// Declared owner group names.
+    pub fn group_names(&self) -> Vec<&str> {
+        self.groups.keys().map(String::as_str).collect()
+    }
+
     /// A template's text by id.
     pub fn template(&self, id: &str) -> Option<&str> {
         self.templates.get(id).map(String::as_str)

@@ -29,6 +29,9 @@ pub struct RouteDecision {
 }
 
 impl Policy {
+    /// Routes a handoff described by `workflow`, … (see below). When only the
+    /// default route matches, a declared workflow's `default_group` is used.
+    ///
     /// Routes a handoff described by `workflow`, `impact`, `reason`, `tier`,
     /// `title` and `payload` (a JSON object). A rule whose condition fails to
     /// evaluate (say, a missing payload key) does not match, and the trace
@@ -68,6 +71,17 @@ impl Policy {
                 detail,
             });
             if matched {
+                // Only the catch-all matched: a declared workflow's own
+                // default group wins over the policy-wide default.
+                if route.when.is_none()
+                    && let Some(w) = self.workflows.get(workflow)
+                {
+                    return RouteDecision {
+                        group: w.default_group.clone(),
+                        rule: format!("{} (workflow default)", route.id),
+                        trace,
+                    };
+                }
                 return RouteDecision {
                     group: route.group.clone(),
                     rule: route.id.clone(),

@@ -31,7 +31,7 @@ fn placeholders(text: &str) -> Result<Vec<&str>, String> {
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         let close = after.find('}').ok_or("a '{' is never closed")?;
-        found.push(after[..close].trim());
+        found.push(&after[..close]);
         rest = &after[close + 1..];
     }
     if rest.contains('}') {
@@ -93,6 +93,7 @@ mod tests {
         check("broken {next_update_at", 1);
         check("broken }", 1);
         check("no placeholders at all", 0);
+        check("spaced { next_update_at } is not filled in", 1);
         assert!(check_template("{model}")[0].contains("internal"));
     }
 

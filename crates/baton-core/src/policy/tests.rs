@@ -138,6 +138,37 @@ text = "we are {confidence} sure"
 }
 
 #[test]
+fn absurd_durations_are_errors_not_panics() {
+    for d in ["106751991167301d", "999999h", "-5m"] {
+        let text = format!("{BASE}\n[[route]]\nid = \"d\"\ngroup = \"support\"\n").replace(
+            "resolve_within = \"24h\"",
+            &format!("resolve_within = \"{d}\""),
+        );
+        let errors = build(&text).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.message.contains("resolve_within")),
+            "{d}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn the_version_covers_loaded_contract_files() {
+    let text = format!(
+        "{BASE}\n[[route]]\nid = \"d\"\ngroup = \"support\"\n[[workflow]]\nname = \"inv\"\ndefault_group = \"support\"\ncontract = \"c.json\"\n"
+    );
+    let v1 = Policy::build(&text, &|_: &str| Ok(r#"{"type": "object"}"#.to_owned()))
+        .unwrap()
+        .version;
+    let v2 = Policy::build(&text, &|_: &str| {
+        Ok(r#"{"type": "object", "required": ["a"]}"#.to_owned())
+    })
+    .unwrap()
+    .version;
+    assert_ne!(v1, v2);
+}
+
+#[test]
 fn syntax_errors_name_the_line() {
     let errors = build("[[route]\nid = 1").unwrap_err();
     assert_eq!(errors.len(), 1);
@@ -210,12 +241,17 @@ group = "support"
             "loan-intents",
         ),
         (json!({}), "low_confidence", "loans", "loan-intents"),
-        (json!({}), "explicit_request", "support", "default"),
+        (
+            json!({}),
+            "explicit_request",
+            "support",
+            "default (workflow default)",
+        ),
         (
             json!({"amount": "lots"}),
             "explicit_request",
             "support",
-            "default",
+            "default (workflow default)",
         ),
     ];
     for (payload, reason, group, rule) in cases {

@@ -256,6 +256,21 @@ pub async fn act_on_handoff(
     if let Action::ProvideContext { payload } = &action {
         check_provided_context(&state, &caller, uuid, &id, payload).await?;
     }
+    if let Action::Resolve(receipt) = &action {
+        let loaded = state.policy.current();
+        let declared = loaded.policy.resolution_reasons();
+        if !declared.is_empty() && !declared.contains_key(&receipt.resolution_reason) {
+            let codes: Vec<&str> = declared.keys().map(String::as_str).collect();
+            return Err(ApiError::invalid(
+                "resolution_reason",
+                format!(
+                    "{} is not a declared resolution reason; use one of {}",
+                    receipt.resolution_reason,
+                    codes.join(", ")
+                ),
+            ));
+        }
+    }
     let acted = state
         .store
         .act(ActOn {

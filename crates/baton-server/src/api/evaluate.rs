@@ -37,7 +37,8 @@ pub struct HandoffDraft {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateBody {
-    signal: Signal,
+    /// The agent's signal; `conversation_id` and `turn` are required here.
+    signal: serde_json::Value,
     #[serde(default)]
     create: bool,
     #[serde(default)]
@@ -65,6 +66,17 @@ pub async fn evaluate_signal(
         create,
         handoff,
     } = body.value;
+    if signal.get("turn").is_none() {
+        return Err(ApiError::invalid(
+            "signal.turn",
+            "give the turn number: streaks and idempotent creation count turns per conversation",
+        ));
+    }
+    let signal: Signal =
+        crate::extract::parse_json(signal.to_string().as_bytes()).map_err(|e| ApiError {
+            field: e.field.clone().map(|f| format!("signal.{f}")),
+            ..e
+        })?;
     if signal.conversation_id.trim().is_empty() || signal.conversation_id.len() > 255 {
         return Err(ApiError::invalid(
             "signal.conversation_id",
@@ -84,6 +96,16 @@ pub async fn evaluate_signal(
         .await?
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
+    if let Some(last) = kept.turn.filter(|last| signal.turn < *last) {
+        return Err(ApiError::new(
+            "conflict",
+            format!(
+                "turn {} is older than the last evaluated turn {last} of this conversation; evaluate turns in order",
+                signal.turn
+            ),
+        )
+        .with_field("signal.turn"));
+    }
     let previous = if kept.turn == Some(signal.turn) {
         &kept.before
     } else {
@@ -131,11 +153,12 @@ pub async fn evaluate_signal(
             "{}:evaluate:{}:{}",
             caller.name, signal.conversation_id, signal.turn
         );
+        // The same turn sent again with another body is a mistake, not a retry.
         let idempotency = Idempotency {
-            body_hash: hex::encode(Sha256::digest(key.as_bytes())),
+            body_hash: hex::encode(Sha256::digest(&body.raw)),
             key,
         };
-        let created = create_with_policy(&state, &caller, new, Some(idempotency), now)
+        let created = create_with_policy(&state, &loaded, &caller, new, Some(idempotency), now)
             .await
             .map_err(|e| match e.field.as_deref() {
                 Some(f) if !f.starts_with("handoff.") => ApiError {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::view::{HandoffDetail, HandoffView};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, LoadedPolicy};
 
 /// Longest accepted `Idempotency-Key`, in bytes.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -31,19 +31,10 @@ pub async fn create_handoff(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Create)?;
     let new = body.value;
-    if caller
-        .workflow_scope()
-        .is_some_and(|w| !w.contains(&new.workflow))
-    {
-        return Err(ApiError::forbidden(format!(
-            "this token may not create handoffs in workflow {}",
-            new.workflow
-        ))
-        .with_field("workflow"));
-    }
     let idempotency = idempotency(&headers, &caller, &body.raw)?;
     let now = state.clock.now();
-    let created = create_with_policy(&state, &caller, new, idempotency, now).await?;
+    let loaded = state.policy.current();
+    let created = create_with_policy(&state, &loaded, &caller, new, idempotency, now).await?;
     let status = if created.replayed {
         StatusCode::OK
     } else {
@@ -59,7 +50,7 @@ pub async fn create_handoff(
     Ok(response)
 }
 
-/// Validates `new` against the active policy (declared reason and impact,
+/// Validates `new` against `loaded` (the policy read once for the request) (declared reason and impact,
 /// the workflow's payload contract), routes it unless the caller named an
 /// owner group, computes its SLA deadlines and stores it.
 ///
@@ -68,13 +59,34 @@ pub async fn create_handoff(
 /// store's errors.
 pub async fn create_with_policy(
     state: &AppState,
+    loaded: &LoadedPolicy,
     caller: &Caller,
     new: NewHandoff,
     idempotency: Option<Idempotency>,
     now: jiff::Timestamp,
 ) -> Result<baton_store::Created, ApiError> {
-    let loaded = state.policy.current();
     let policy = &loaded.policy;
+    if caller
+        .workflow_scope()
+        .is_some_and(|w| !w.contains(&new.workflow))
+    {
+        return Err(ApiError::forbidden(format!(
+            "this token may not create handoffs in workflow {}",
+            new.workflow
+        ))
+        .with_field("workflow"));
+    }
+    if let Some(group) = &new.owner_group
+        && policy.group(group).is_none()
+    {
+        return Err(ApiError::invalid(
+            "owner_group",
+            format!(
+                "{group} is not a declared owner group; use one of {}",
+                policy.group_names().join(", ")
+            ),
+        ));
+    }
     let caller_group = new.owner_group.is_some();
     let mut handoff = new.into_handoff(
         Uuid::now_v7(),

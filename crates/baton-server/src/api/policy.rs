@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::extract::{ApiJson, Caller};
+use crate::policy::ReloadError;
 use crate::{ApiError, AppState};
 
 /// `GET /v1/policy`: version, text, and every version kept for replay.
@@ -58,16 +59,18 @@ pub async fn put_policy(
             "{path}: contracts sent over the API must be inline tables"
         ))
     };
-    match state.policy.replace(&text, &no_files) {
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let keep = |version: String, text: String| async move {
+        store.save_policy_version(&version, &text, now).await
+    };
+    match state.policy.reload(&text, &no_files, keep).await {
         Ok(loaded) => {
-            state
-                .store
-                .save_policy_version(&loaded.policy.version, &text, state.clock.now())
-                .await?;
             tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy reloaded");
             Ok(Json(json!({ "version": loaded.policy.version })).into_response())
         }
-        Err(errors) => {
+        Err(ReloadError::Store(e)) => Err(e.into()),
+        Err(ReloadError::Invalid(errors)) => {
             let details: Vec<_> = errors
                 .iter()
                 .map(|e| json!({ "line": e.line, "rule": e.rule, "message": e.message }))

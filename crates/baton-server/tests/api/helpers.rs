@@ -131,7 +131,15 @@ async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
     for record in &tokens {
         store.insert_token(record).await.expect("insert token");
     }
-    let state = AppState::new(store, Arc::new(clock.clone()), ServerConfig::default());
+    // The built-in default policy plus the second owner group the tests use.
+    let text = format!(
+        "{}\n[[group]]\nname = \"billing\"\n",
+        baton_core::policy::DEFAULT_POLICY
+    );
+    let policy = baton_core::policy::Policy::build(&text, &|_: &str| Err("no files".into()))
+        .expect("the test policy builds");
+    let state = AppState::new(store, Arc::new(clock.clone()), ServerConfig::default())
+        .with_policy(baton_server::PolicyHandle::new(policy, text));
     TestApp {
         router: baton_server::router(state.clone()),
         state,

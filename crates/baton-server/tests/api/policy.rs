@@ -307,7 +307,7 @@ async fn evaluate_decides_keeps_streaks_and_creates_once_per_turn() {
             Method::POST,
             "/v1/evaluate",
             Some(AGENT),
-            Some(json!({"signal": {"conversation_id": "x"}, "create": true})),
+            Some(json!({"signal": {"conversation_id": "x", "turn": 1}, "create": true})),
         )
         .await;
     let error = assert_error(
@@ -317,4 +317,115 @@ async fn evaluate_decides_keeps_streaks_and_creates_once_per_turn() {
         "invalid_field",
     );
     assert_eq!(error["field"], "handoff");
+}
+
+#[tokio::test]
+async fn evaluate_refuses_missing_or_old_turns_and_changed_retries() {
+    let app = spawn_app().await;
+    load(&app, CHAT).await;
+    let (status, json) = app
+        .request(
+            Method::POST,
+            "/v1/evaluate",
+            Some(AGENT),
+            Some(json!({"signal": {"conversation_id": "c"}})),
+        )
+        .await;
+    let error = assert_error(
+        status,
+        &json,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(error["field"], "signal.turn");
+    evaluate(
+        &app,
+        json!({"signal": turn("c", 5, json!({"confidence": 0.5}))}),
+    )
+    .await;
+    let (status, json) = app
+        .request(
+            Method::POST,
+            "/v1/evaluate",
+            Some(AGENT),
+            Some(json!({"signal": turn("c", 4, json!({}))})),
+        )
+        .await;
+    let error = assert_error(status, &json, StatusCode::CONFLICT, "conflict");
+    assert_eq!(error["field"], "signal.turn");
+
+    let draft = |title: &str| {
+        json!({
+            "workflow": "support-chat", "title": title, "subject": {"source": "web-chat", "ref": "conv-1"},
+            "context": {"payload": {"customer_id": "C-1", "channel": "app"}},
+        })
+    };
+    let ask = |title: &str| json!({"signal": turn("d", 1, json!({"explicit_request": true})), "create": true, "handoff": draft(title)});
+    evaluate(&app, ask("first")).await;
+    let (status, json) = app
+        .request(
+            Method::POST,
+            "/v1/evaluate",
+            Some(AGENT),
+            Some(ask("changed")),
+        )
+        .await;
+    assert_error(
+        status,
+        &json,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_mismatch",
+    );
+    let mut elsewhere = ask("first");
+    elsewhere["handoff"]["workflow"] = "payroll".into();
+    elsewhere["signal"]["conversation_id"] = "e".into();
+    let (status, json) = app
+        .request(Method::POST, "/v1/evaluate", Some(AGENT), Some(elsewhere))
+        .await;
+    assert_error(status, &json, StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn groups_and_resolution_reasons_must_be_declared() {
+    let app = spawn_app().await;
+    let mut body = new_handoff("high", "fraud");
+    body["owner_group"] = "ghosts".into();
+    let (status, json) = app
+        .request(Method::POST, "/v1/handoffs", Some(AGENT), Some(body))
+        .await;
+    let error = assert_error(
+        status,
+        &json,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(error["field"], "owner_group");
+    load(&app, INVOICES).await;
+    let item = app
+        .create(
+            ADMIN,
+            invoice(
+                json!({"invoice_id": "I-1", "vendor_id": "V", "amount_usd": 10, "po_number": "P"}),
+            ),
+        )
+        .await;
+    let id = item["id"].as_str().unwrap();
+    let claim = app.act_ok(ADMIN, id, "claim", json!({})).await["claim_token"].clone();
+    let resolve = |reason: &str| json!({"claim_token": claim, "resolution": "approved", "resolution_reason": reason});
+    let (status, json) = app.act(ADMIN, id, "resolve", resolve("because")).await;
+    let error = assert_error(
+        status,
+        &json,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(error["field"], "resolution_reason");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("vendor_correction_requested"),
+        "{json}"
+    );
+    app.act_ok(ADMIN, id, "resolve", resolve("approved")).await;
 }

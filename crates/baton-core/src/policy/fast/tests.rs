@@ -45,6 +45,11 @@ const EXPRESSIONS: &[&str] = &[
     "payload.missing == 1 || true",
     "payload.missing == 1 && false",
     "payload.missing == 1",
+    "payload.missing > 1 || payload.amount == 100",
+    "!(payload.missing > 1 && payload.line == 2)",
+    "!intent in ['faq', 'balance']",
+    "!explicit_request == true",
+    "!payload.amount > 3.0",
 ];
 
 /// CEL's answer: `Some(bool)`, or `None` for an error.
@@ -64,6 +69,9 @@ fn every_supported_shape_compiles() {
         );
     }
     for unsupported in [
+        "9007199254740993 == 9007199254740992",
+        "payload.amount > .5",
+        "payload.amount > 1.2.3",
         "size(text) > 3",
         "text.startsWith('a')",
         "payload.tags.exists(t, t == 'vip')",
@@ -117,4 +125,13 @@ fn matches_gives_the_same_answer_with_or_without_the_fast_path() {
             assert_eq!(both.0, both.1, "{source} on {f}");
         }
     }
+}
+
+#[test]
+fn deep_conditions_are_left_to_cel() {
+    let deep_not = format!("{}explicit_request", "!".repeat(500));
+    assert!(compile(&deep_not).is_none());
+    let deep_parens = format!("{}true{}", "(".repeat(60), ")".repeat(60));
+    assert!(compile(&deep_parens).is_none());
+    assert!(compile("!!explicit_request").is_some());
 }
