@@ -87,6 +87,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Read an event log (XES) through a mapping and print its facts.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Load-test a running server.
     Bench {
         #[command(subcommand)]
@@ -153,6 +158,21 @@ pub enum PolicyCommand {
         /// When the handoff is created (RFC 3339); default now.
         #[arg(long)]
         at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Cases, events, multi-team cases, ping-pong, support-line moves, open cases, impact mix.
+    Stats {
+        /// The log (.xes or .xes.gz).
+        file: PathBuf,
+        /// The mapping (TOML), e.g. examples/mappings/bpic2013-incidents.toml.
+        #[arg(long)]
+        mapping: PathBuf,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -5,6 +5,7 @@ mod client;
 mod commands;
 mod config;
 mod db;
+mod eventlog;
 
 use clap::Parser;
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chain;
 pub mod error;
 pub mod event;
+pub mod eventlog;
 pub mod handoff;
 pub mod label;
 pub mod lifecycle;

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod handoff;
+mod log;
 mod policy;
 mod serve;
 
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { command } => admin::audit(command).await,
         Command::Handoff { client, command } => handoff::run(client, command).await,
         Command::Policy { command } => policy::run(command),
+        Command::Log { command } => log::run(command),
         Command::Bench { command } => bench::run(command).await,
     }
 }

@@ -1,0 +1,162 @@
+//! A streaming XES reader: trace and event attributes as key → text.
+
+use std::io::BufRead;
+
+use anyhow::bail;
+use baton_core::eventlog::{Attributes, Case};
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+/// Where the reader is in the document.
+#[derive(PartialEq)]
+enum In {
+    Outside,
+    Trace,
+    Event,
+}
+
+fn key_value(e: &BytesStart<'_>) -> anyhow::Result<Option<(String, String)>> {
+    let mut key = None;
+    let mut value = None;
+    for attr in e.attributes() {
+        let attr = attr?;
+        let text = || attr.normalized_value(quick_xml::XmlVersion::Implicit1_0);
+        match attr.key.local_name().as_ref() {
+            "key" => key = Some(text()?.into_owned()),
+            "value" => value = Some(text()?.into_owned()),
+            _ => {}
+        }
+    }
+    Ok(key.zip(value))
+}
+
+/// Reads every trace of an XES document, calling `each` per case.
+pub fn read_cases(
+    input: impl BufRead,
+    mut each: impl FnMut(Case) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut reader = Reader::from_reader(input);
+    let mut buf = Vec::new();
+    let mut place = In::Outside;
+    // Depth of nested attribute elements (lists, containers) to skip.
+    let mut nested = 0usize;
+    let mut case = Case::default();
+    let mut event = Attributes::new();
+    loop {
+        let at = reader.buffer_position();
+        let read = reader.read_event_into(&mut buf);
+        let ev = match read {
+            Ok(ev) => ev,
+            Err(e) => bail!("xml error at byte {at}: {e}"),
+        };
+        match ev {
+            Event::Start(e) => match (e.local_name().as_ref(), &place) {
+                ("trace", In::Outside) => {
+                    place = In::Trace;
+                    case = Case::default();
+                }
+                ("event", In::Trace) => {
+                    place = In::Event;
+                    event = Attributes::new();
+                }
+                (_, In::Trace | In::Event) => {
+                    // An attribute with children (list or container): keep
+                    // its own value if it has one, skip the children.
+                    if nested == 0
+                        && let Some((k, v)) = key_value(&e)?
+                    {
+                        insert(&place, &mut case, &mut event, k, v);
+                    }
+                    nested += 1;
+                }
+                _ => {}
+            },
+            Event::Empty(e) => {
+                if nested == 0
+                    && place != In::Outside
+                    && let Some((k, v)) = key_value(&e)?
+                {
+                    insert(&place, &mut case, &mut event, k, v);
+                }
+            }
+            Event::End(e) => match (e.local_name().as_ref(), &place) {
+                ("event", In::Event) if nested == 0 => {
+                    case.events.push(std::mem::take(&mut event));
+                    place = In::Trace;
+                }
+                ("trace", In::Trace) if nested == 0 => {
+                    each(std::mem::take(&mut case))?;
+                    place = In::Outside;
+                }
+                (_, In::Trace | In::Event) if nested > 0 => nested -= 1,
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if place != In::Outside {
+        bail!("the log ends inside a trace");
+    }
+    Ok(())
+}
+
+fn insert(place: &In, case: &mut Case, event: &mut Attributes, key: String, value: String) {
+    match place {
+        In::Trace => {
+            case.attributes.insert(key, value);
+        }
+        In::Event => {
+            event.insert(key, value);
+        }
+        In::Outside => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traces_and_events_are_read_with_their_attributes() {
+        let xes = r#"<?xml version="1.0"?>
+<log xes.version="1.0">
+  <string key="concept:name" value="log name, ignored"/>
+  <global scope="event"><string key="org:group" value="UNKNOWN"/></global>
+  <trace>
+    <string key="concept:name" value="1-364285768"/>
+    <event>
+      <string key="concept:name" value="Accepted"/>
+      <date key="time:timestamp" value="2010-03-31T16:59:42+02:00"/>
+      <list key="tags"><string key="x" value="inner, ignored"/></list>
+      <string key="org:group" value="V30 &amp; co"/>
+    </event>
+    <event><string key="concept:name" value="Completed"/></event>
+  </trace>
+  <trace><string key="concept:name" value="2"/></trace>
+</log>"#;
+        let mut cases = Vec::new();
+        read_cases(xes.as_bytes(), |c| {
+            cases.push(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].attributes["concept:name"], "1-364285768");
+        assert_eq!(cases[0].events.len(), 2);
+        assert_eq!(cases[0].events[0]["org:group"], "V30 & co");
+        assert_eq!(
+            cases[0].events[0]["time:timestamp"],
+            "2010-03-31T16:59:42+02:00"
+        );
+        assert!(!cases[0].events[0].contains_key("x"));
+        assert_eq!(cases[1].events.len(), 0);
+    }
+
+    #[test]
+    fn truncated_logs_are_errors() {
+        let err = read_cases("<log><trace><event>".as_bytes(), |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("ends inside a trace"), "{err}");
+    }
+}

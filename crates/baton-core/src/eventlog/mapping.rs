@@ -1,0 +1,129 @@
+//! `MappingConfig`: which attribute holds what, how a support line is derived
+//! from the owner group, and how status values become lifecycle steps.
+
+use serde::Deserialize;
+
+use super::{Attributes, Case};
+
+/// A lifecycle step a status value stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Queued, no owner.
+    Pending,
+    /// Taken up by the owner.
+    Claimed,
+    /// Waiting on the requester or a third party.
+    Waiting,
+    /// Resolved.
+    Resolved,
+    /// Closed (including cancelled).
+    Closed,
+}
+
+/// One status rule: when `status` (and `sub_status`, if given) match, the
+/// event is `step`. Rules apply in order; the first match wins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRule {
+    /// The status value, e.g. `Completed`.
+    pub status: String,
+    /// The sub-status value, e.g. `Resolved`; any when absent.
+    #[serde(default)]
+    pub sub_status: Option<String>,
+    /// What it means.
+    pub step: Step,
+}
+
+/// How the support line is derived from the owner group's name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    /// Name suffix → line, e.g. `"2nd" = 2`.
+    #[serde(default)]
+    pub suffixes: std::collections::BTreeMap<String, u8>,
+    /// The line of a group with none of the suffixes.
+    #[serde(default = "line_one")]
+    pub default: u8,
+}
+
+fn line_one() -> u8 {
+    1
+}
+
+impl Default for LineConfig {
+    fn default() -> Self {
+        Self {
+            suffixes: Default::default(),
+            default: 1,
+        }
+    }
+}
+
+/// The mapping file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingConfig {
+    /// Trace attribute holding the case id.
+    pub case_id: String,
+    /// Event attribute holding the timestamp.
+    pub timestamp: String,
+    /// Event attribute holding the status.
+    pub status: String,
+    /// Event attribute holding the sub-status.
+    #[serde(default)]
+    pub sub_status: Option<String>,
+    /// Event attribute holding the owner group (support team).
+    pub owner_group: String,
+    /// Event attribute holding the assignee.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Event attribute holding the customer impact.
+    #[serde(default)]
+    pub impact: Option<String>,
+    /// Support line derivation.
+    #[serde(default)]
+    pub line: LineConfig,
+    /// Status rules, in order.
+    #[serde(default, rename = "status_rule")]
+    pub status_rules: Vec<StatusRule>,
+}
+
+impl MappingConfig {
+    /// Parses a mapping file.
+    ///
+    /// # Errors
+    /// The TOML error, naming the line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The case id of `case`, if it has one.
+    pub fn case_id<'c>(&self, case: &'c Case) -> Option<&'c str> {
+        case.attributes.get(&self.case_id).map(String::as_str)
+    }
+
+    /// The owner group of an event.
+    pub fn group<'e>(&self, event: &'e Attributes) -> Option<&'e str> {
+        event.get(&self.owner_group).map(String::as_str)
+    }
+
+    /// The support line of a group.
+    pub fn line_of(&self, group: &str) -> u8 {
+        self.line
+            .suffixes
+            .iter()
+            .find(|(suffix, _)| group.ends_with(suffix.as_str()))
+            .map_or(self.line.default, |(_, line)| *line)
+    }
+
+    /// The step an event stands for; `None` for a status no rule maps.
+    pub fn step(&self, event: &Attributes) -> Option<Step> {
+        let status = event.get(&self.status)?;
+        let sub = self.sub_status.as_ref().and_then(|k| event.get(k));
+        self.status_rules
+            .iter()
+            .find(|r| &r.status == status && r.sub_status.as_ref().is_none_or(|s| Some(s) == sub))
+            .map(|r| r.step)
+    }
+}
