@@ -212,13 +212,15 @@ impl Policy {
     }
 
     /// The calendar an impact's clocks run on (24×7 when it names none).
-    pub fn calendar_for(&self, impact: &str) -> Calendar {
+    pub fn calendar_for(&self, impact: &str) -> std::borrow::Cow<'_, Calendar> {
         self.impacts
             .get(impact)
             .and_then(|i| i.calendar.as_ref())
             .and_then(|c| self.calendars.get(c))
-            .cloned()
-            .unwrap_or_else(Calendar::always)
+            .map_or_else(
+                || std::borrow::Cow::Owned(Calendar::always()),
+                std::borrow::Cow::Borrowed,
+            )
     }
 
     /// The SLA deadlines of a handoff of `impact` created at `created_at`;
