@@ -4,12 +4,14 @@
 //! Each case takes a fresh, empty, migrated store and panics on a failure.
 
 mod fixtures;
+mod import;
 mod lifecycle;
 mod listing;
 mod policy;
 mod races;
 
 pub use fixtures::{at, new_handoff, sample_new};
+pub use import::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use policy::*;
@@ -39,6 +41,7 @@ macro_rules! conformance_suite {
             missing_items_are_not_found,
             policy_versions_are_kept_once,
             streaks_round_trip,
+            imported_histories_keep_their_times_and_import_once,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

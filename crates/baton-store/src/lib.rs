@@ -18,6 +18,8 @@ mod writer;
 
 pub use error::StoreError;
 pub use query::{Cursor, HandoffQuery, Page, Sort};
-pub use store::{ActOn, Acted, CreateHandoff, Created, Idempotency, Store, verify_audit};
+pub use store::{
+    ActOn, Acted, CreateHandoff, Created, Idempotency, ImportHandoff, Store, verify_audit,
+};
 pub use token::TokenRecord;
 pub use writer::{Loaded, MAX_BATCH, WriteTx, Writer};

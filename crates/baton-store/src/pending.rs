@@ -18,12 +18,15 @@ pub struct HandoffRow {
     pub handoff: Handoff,
     /// Its JSON document.
     pub doc: String,
+    /// Its last event's sequence number.
+    pub last_seq: i64,
 }
 
 impl HandoffRow {
     /// Serialises `handoff` into a row.
-    pub fn new(handoff: &Handoff) -> Result<Self, StoreError> {
+    pub fn new(handoff: &Handoff, last_seq: i64) -> Result<Self, StoreError> {
         Ok(Self {
+            last_seq,
             doc: serde_json::to_string(handoff).map_err(StoreError::backend)?,
             handoff: handoff.clone(),
         })
@@ -69,8 +72,9 @@ impl PendingRows {
         &mut self,
         handoff: &Handoff,
         idem: Option<&Idempotency>,
+        last_seq: i64,
     ) -> Result<(), StoreError> {
-        self.handoffs.push(HandoffRow::new(handoff)?);
+        self.handoffs.push(HandoffRow::new(handoff, last_seq)?);
         if let Some(idem) = idem {
             self.idempotency
                 .push((idem.key.clone(), handoff.id, idem.body_hash.clone()));
@@ -86,7 +90,7 @@ impl PendingRows {
             .map(|(_, id, hash)| (*id, hash.clone()))
     }
 
-    /// A buffered (hence just created, never updated) handoff.
+    /// A buffered (hence just created or imported, never updated) handoff.
     pub fn load(&self, id: Uuid) -> Option<Loaded> {
         self.handoffs
             .iter()
@@ -94,7 +98,7 @@ impl PendingRows {
             .map(|r| Loaded {
                 handoff: r.handoff.clone(),
                 claim_token: None,
-                last_seq: 1,
+                last_seq: r.last_seq,
             })
     }
 

@@ -299,7 +299,7 @@ macro_rules! sql_backend {
                             .bind(row.handoff.assignee.clone())
                             .bind(created_us)
                             .bind(updated_us)
-                            .bind(1_i64)
+                            .bind(row.last_seq)
                             .bind(row.doc.clone());
                     }
                     q.execute(&mut **self.conn()?).await.map_err(map_err)?;
@@ -391,8 +391,8 @@ macro_rules! sql_backend {
                 Ok(Some((id, row.try_get(1).map_err(map_err)?)))
             }
 
-            async fn insert(&mut self, h: &Handoff, idem: Option<&Idempotency>) -> Result<(), StoreError> {
-                self.pending.insert(h, idem)
+            async fn insert(&mut self, h: &Handoff, idem: Option<&Idempotency>, last_seq: i64) -> Result<(), StoreError> {
+                self.pending.insert(h, idem, last_seq)
             }
 
             async fn update(

@@ -1,7 +1,7 @@
 //! The `Store` trait: what the server needs from a backend, and the command types of writes.
 
 use async_trait::async_trait;
-use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, verify_chain};
+use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, NewEvent, verify_chain};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -23,6 +23,21 @@ pub struct CreateHandoff {
     pub handoff: Handoff,
     /// Makes retries safe: the same key and body give the same handoff.
     pub idempotency: Option<Idempotency>,
+}
+
+/// Write a handoff with its whole history at once (historical import): the
+/// events keep their own times; the chain orders them after everything
+/// already in the log.
+#[derive(Debug, Clone)]
+pub struct ImportHandoff {
+    /// The handoff after its last event.
+    pub handoff: Handoff,
+    /// Its events, `created` first, in order.
+    pub events: Vec<NewEvent>,
+    /// The source's key (e.g. `import:bpic2013:1-364285768`) and a hash of
+    /// the source case: the same key and hash import nothing twice; the
+    /// same key with another hash is [`StoreError::IdempotencyMismatch`].
+    pub idempotency: Idempotency,
 }
 
 /// The result of [`Store::create_handoff`].
@@ -73,6 +88,12 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a handoff and its `created` event; durable when it returns.
     async fn create_handoff(&self, cmd: CreateHandoff) -> Result<Created, StoreError> {
         self.writer().create(cmd).await
+    }
+
+    /// Writes an imported handoff and its history; durable when it returns.
+    /// `replayed` is true when the same source case was imported before.
+    async fn import_handoff(&self, cmd: ImportHandoff) -> Result<Created, StoreError> {
+        self.writer().import(cmd).await
     }
 
     /// Applies an action and appends its event; durable when it returns.

@@ -11,7 +11,7 @@ use baton_core::{ChainHead, Event, EventKind, Handoff, LifecycleState, NewEvent,
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::{ActOn, Acted, CreateHandoff, Created, Idempotency, StoreError};
+use crate::{ActOn, Acted, CreateHandoff, Created, Idempotency, ImportHandoff, StoreError};
 
 /// Most requests committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -38,11 +38,12 @@ pub trait WriteTx: Send + 'static {
     async fn load(&mut self, id: Uuid) -> Result<Option<Loaded>, StoreError>;
     /// The handoff id and body hash stored under an idempotency key.
     async fn find_idempotency(&mut self, key: &str) -> Result<Option<(Uuid, String)>, StoreError>;
-    /// Inserts a new handoff (and its idempotency key).
+    /// Inserts a new handoff (and its idempotency key) whose last event is `last_seq`.
     async fn insert(
         &mut self,
         handoff: &Handoff,
         idem: Option<&Idempotency>,
+        last_seq: i64,
     ) -> Result<(), StoreError>;
     /// Updates a handoff if it is still in state `expected`; false if not.
     async fn update(
@@ -63,6 +64,7 @@ pub trait WriteTx: Send + 'static {
 enum Command {
     Create(Box<CreateHandoff>),
     Act(Box<ActOn>),
+    Import(Box<ImportHandoff>),
 }
 
 enum Outcome {
@@ -99,6 +101,14 @@ impl Writer {
     /// Creates a handoff; see [`crate::Store::create_handoff`].
     pub async fn create(&self, cmd: CreateHandoff) -> Result<Created, StoreError> {
         match self.submit(Command::Create(Box::new(cmd))).await? {
+            Outcome::Created(c) => Ok(c),
+            Outcome::Acted(_) => Err(StoreError::backend("writer answered the wrong command")),
+        }
+    }
+
+    /// Imports a handoff with its history; see [`crate::Store::import_handoff`].
+    pub async fn import(&self, cmd: ImportHandoff) -> Result<Created, StoreError> {
+        match self.submit(Command::Import(Box::new(cmd))).await? {
             Outcome::Created(c) => Ok(c),
             Outcome::Acted(_) => Err(StoreError::backend("writer answered the wrong command")),
         }
@@ -181,6 +191,7 @@ async fn batch(
         let result = match command {
             Command::Create(cmd) => create(tx, &mut head, cmd).await.map(Outcome::Created),
             Command::Act(cmd) => act(tx, &mut head, cmd).await.map(Outcome::Acted),
+            Command::Import(cmd) => import(tx, &mut head, cmd).await.map(Outcome::Created),
         };
         match result {
             Err(err @ StoreError::Backend(_)) => {
@@ -215,7 +226,7 @@ async fn create(
         });
     }
     let handoff = &cmd.handoff;
-    tx.insert(handoff, cmd.idempotency.as_ref()).await?;
+    tx.insert(handoff, cmd.idempotency.as_ref(), 1).await?;
     let event = head.append(
         1,
         NewEvent {
@@ -229,6 +240,45 @@ async fn create(
     tx.append(&event).await?;
     Ok(Created {
         handoff: handoff.clone(),
+        replayed: false,
+    })
+}
+
+async fn import(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &ImportHandoff,
+) -> Result<Created, StoreError> {
+    let idem = &cmd.idempotency;
+    if let Some((id, body_hash)) = tx.find_idempotency(&idem.key).await? {
+        if body_hash != idem.body_hash {
+            return Err(StoreError::IdempotencyMismatch);
+        }
+        let loaded = tx.load(id).await?.ok_or(StoreError::NotFound)?;
+        return Ok(Created {
+            handoff: loaded.handoff,
+            replayed: true,
+        });
+    }
+    let id = cmd.handoff.id;
+    if cmd
+        .events
+        .first()
+        .is_none_or(|e| e.kind != EventKind::Created)
+        || cmd.events.iter().any(|e| e.handoff_id != id)
+    {
+        return Err(StoreError::backend(
+            "an imported history must start with `created` and belong to its handoff",
+        ));
+    }
+    tx.insert(&cmd.handoff, Some(idem), cmd.events.len() as i64)
+        .await?;
+    for (seq, event) in (1..).zip(&cmd.events) {
+        let event = head.append(seq, event.clone());
+        tx.append(&event).await?;
+    }
+    Ok(Created {
+        handoff: cmd.handoff.clone(),
         replayed: false,
     })
 }

@@ -135,6 +135,7 @@ step = "pending"
                     ])
                 })
                 .collect(),
+            lines: Vec::new(),
         }
     }
 

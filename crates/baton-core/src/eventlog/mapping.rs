@@ -60,6 +60,40 @@ impl Default for LineConfig {
     }
 }
 
+/// What imported handoffs are: the fields a log does not hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandoffDefaults {
+    /// The workflow label, e.g. `incident`.
+    pub workflow: String,
+    /// The handoff reason label of every imported item.
+    pub reason: String,
+    /// The `subject.source` of imported items, e.g. `bpic2013`.
+    pub source: String,
+    /// Trace attribute (or CSV column) used as the title after the case id.
+    pub title: Option<String>,
+    /// The resolution recorded when the log says resolved.
+    pub resolution: crate::Resolution,
+    /// The resolution reason recorded when the log says resolved.
+    pub resolution_reason: String,
+    /// The customer impact when the log has none.
+    pub impact: String,
+}
+
+impl Default for HandoffDefaults {
+    fn default() -> Self {
+        Self {
+            workflow: "imported".into(),
+            reason: "imported".into(),
+            source: "event-log".into(),
+            title: None,
+            resolution: crate::Resolution::Corrected,
+            resolution_reason: "resolved".into(),
+            impact: "medium".into(),
+        }
+    }
+}
+
 /// The mapping file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +121,17 @@ pub struct MappingConfig {
     /// Status rules, in order.
     #[serde(default, rename = "status_rule")]
     pub status_rules: Vec<StatusRule>,
+    /// `strftime` format of timestamps (e.g. `%Y/%m/%d %H:%M:%S %z`); RFC
+    /// 3339 (as XES writes them) when absent.
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
+    /// Time zone of timestamps that carry no offset, e.g. `Europe/Stockholm`;
+    /// UTC when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The fields of imported handoffs the log does not hold.
+    #[serde(default)]
+    pub handoff: HandoffDefaults,
 }
 
 impl MappingConfig {
@@ -101,6 +146,36 @@ impl MappingConfig {
     /// The case id of `case`, if it has one.
     pub fn case_id<'c>(&self, case: &'c Case) -> Option<&'c str> {
         case.attributes.get(&self.case_id).map(String::as_str)
+    }
+
+    /// The timestamp of an event: RFC 3339, or `timestamp_format` when set.
+    ///
+    /// # Errors
+    /// Why the text is not a timestamp.
+    pub fn timestamp(&self, event: &Attributes) -> Result<jiff::Timestamp, String> {
+        let text = event
+            .get(&self.timestamp)
+            .ok_or_else(|| format!("no `{}` attribute", self.timestamp))?;
+        let zone = match &self.time_zone {
+            Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| format!("time_zone: {e}"))?,
+            None => jiff::tz::TimeZone::UTC,
+        };
+        let parsed = match &self.timestamp_format {
+            Some(format) => jiff::fmt::strtime::parse(format, text).and_then(|tm| {
+                tm.to_timestamp().or_else(|_| {
+                    tm.to_datetime()
+                        .and_then(|dt| dt.to_zoned_datetime(zone.clone()))
+                        .map(|z| z.timestamp())
+                })
+            }),
+            None => text.parse::<jiff::Timestamp>().or_else(|e| {
+                text.parse::<jiff::civil::DateTime>()
+                    .map_err(|_| e)
+                    .and_then(|dt| dt.to_zoned_datetime(zone.clone()))
+                    .map(|z| z.timestamp())
+            }),
+        };
+        parsed.map_err(|e| format!("`{text}` is not a timestamp: {e}"))
     }
 
     /// The owner group of an event.

@@ -4,12 +4,14 @@
 //! cases, impact mix). Pure: readers in the CLI feed cases in.
 
 mod facts;
+mod import;
 mod mapping;
 
 use std::collections::BTreeMap;
 
 pub use facts::{CaseFacts, LogFacts};
-pub use mapping::{LineConfig, MappingConfig, StatusRule, Step};
+pub use import::{Anomaly, AnomalyKind, CaseImport, PlannedAction, import_case, label_of};
+pub use mapping::{HandoffDefaults, LineConfig, MappingConfig, StatusRule, Step};
 
 /// One event of a case: its attributes as text, keyed by the log's own names
 /// (for XES the `key` of each attribute, e.g. `org:group`).
@@ -22,4 +24,14 @@ pub struct Case {
     pub attributes: Attributes,
     /// Events in the order the log gives them.
     pub events: Vec<Attributes>,
+    /// The line of the file each event starts on (parallel to `events`;
+    /// empty when the reader does not know).
+    pub lines: Vec<u64>,
+}
+
+impl Case {
+    /// The file line of event `index`, 0 when unknown.
+    pub fn line(&self, index: usize) -> u64 {
+        self.lines.get(index).copied().unwrap_or(0)
+    }
 }
