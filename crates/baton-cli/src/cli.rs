@@ -92,6 +92,33 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Import an event log (XES or CSV) as handoffs on the log's own timestamps.
+    ///
+    /// Unknown statuses, unreadable timestamps and out-of-order events are
+    /// counted and reported by case and line. Importing the same file again
+    /// writes nothing.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The log: .xes, .xes.gz, .csv or .csv.gz.
+        file: PathBuf,
+        /// The mapping (TOML), e.g. examples/mappings/bpic2013-incidents.toml.
+        #[arg(long)]
+        mapping: PathBuf,
+        /// A policy whose SLA deadlines imported items get, e.g.
+        /// examples/policies/it-incidents.toml.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Stop at the first anomaly.
+        #[arg(long)]
+        strict: bool,
+        /// Write every anomaly to this file as JSON lines.
+        #[arg(long)]
+        anomalies: Option<PathBuf>,
+        /// Print the summary as JSON (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
     /// Load-test a running server.
     Bench {
         #[command(subcommand)]

@@ -36,7 +36,7 @@ macro_rules! sql_backend {
         use sqlx::Row;
         use uuid::Uuid;
         use $crate::pending::PendingRows;
-        use $crate::sql::{self, EventRow, INSERT_CHUNK, Param, TokenRow};
+        use $crate::sql::{self, EventRow, Param, TokenRow};
         use $crate::{HandoffQuery, Idempotency, Loaded, Page, StoreError, TokenRecord, Writer};
 
         fn map_err(err: sqlx::Error) -> StoreError {
@@ -287,7 +287,7 @@ macro_rules! sql_backend {
                     return Ok(());
                 }
                 let pending = std::mem::take(&mut self.pending);
-                for chunk in pending.handoffs.chunks(INSERT_CHUNK) {
+                for chunk in pending.handoffs.chunks(sql::insert_chunk(11)) {
                     let text = sql::multi_row_insert(sql::HANDOFF_INSERT_COLUMNS, 11, chunk.len());
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
                     for row in chunk {
@@ -304,7 +304,7 @@ macro_rules! sql_backend {
                     }
                     q.execute(&mut **self.conn()?).await.map_err(map_err)?;
                 }
-                for chunk in pending.idempotency.chunks(INSERT_CHUNK) {
+                for chunk in pending.idempotency.chunks(sql::insert_chunk(3)) {
                     let text = sql::multi_row_insert(sql::IDEMPOTENCY_INSERT_COLUMNS, 3, chunk.len());
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
                     for (key, id, hash) in chunk {
@@ -312,7 +312,7 @@ macro_rules! sql_backend {
                     }
                     q.execute(&mut **self.conn()?).await.map_err(map_err)?;
                 }
-                for chunk in pending.events.chunks(INSERT_CHUNK) {
+                for chunk in pending.events.chunks(sql::insert_chunk(9)) {
                     let text = sql::multi_row_insert(sql::EVENT_INSERT_COLUMNS, 9, chunk.len());
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
                     for e in chunk {

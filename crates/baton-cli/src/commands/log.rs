@@ -18,7 +18,7 @@ pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
     let mapping =
         MappingConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", mapping.display()))?;
     let mut facts = LogFacts::default();
-    crate::eventlog::for_each_case(&file, |case| {
+    crate::eventlog::for_each_case(&file, &mapping, Default::default(), |case| {
         facts.add(&case, &mapping);
         Ok(())
     })?;

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod handoff;
+pub mod import;
 mod log;
 mod policy;
 mod serve;
@@ -22,6 +23,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Handoff { client, command } => handoff::run(client, command).await,
         Command::Policy { command } => policy::run(command),
         Command::Log { command } => log::run(command),
+        Command::Import {
+            db,
+            file,
+            mapping,
+            policy,
+            strict,
+            anomalies,
+            json,
+        } => {
+            let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let options = import::ImportOptions {
+                file,
+                mapping,
+                policy,
+                strict,
+                anomalies,
+                progress,
+            };
+            import::run(db, options, json).await
+        }
         Command::Bench { command } => bench::run(command).await,
     }
 }

@@ -1,6 +1,6 @@
 //! A streaming XES reader: trace and event attributes as key → text.
 
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
 
 use anyhow::bail;
 use baton_core::eventlog::{Attributes, Case};
@@ -30,12 +30,48 @@ fn key_value(e: &BytesStart<'_>) -> anyhow::Result<Option<(String, String)>> {
     Ok(key.zip(value))
 }
 
+/// Counts the lines consumed from the input, so each event knows its line.
+struct LineCount<R> {
+    inner: R,
+    newlines: u64,
+}
+
+impl<R: BufRead> Read for LineCount<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineCount<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let seen = &buf[..amount.min(buf.len())];
+            self.newlines += seen.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        self.inner.consume(amount);
+    }
+}
+
 /// Reads every trace of an XES document, calling `each` per case.
 pub fn read_cases(
     input: impl BufRead,
     mut each: impl FnMut(Case) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut reader = Reader::from_reader(input);
+    let mut reader = Reader::from_reader(LineCount {
+        inner: input,
+        newlines: 0,
+    });
     let mut buf = Vec::new();
     let mut place = In::Outside;
     // Depth of nested attribute elements (lists, containers) to skip.
@@ -58,6 +94,7 @@ pub fn read_cases(
                 ("event", In::Trace) => {
                     place = In::Event;
                     event = Attributes::new();
+                    case.lines.push(reader.get_ref().newlines + 1);
                 }
                 (_, In::Trace | In::Event) => {
                     // An attribute with children (list or container): keep
@@ -72,7 +109,10 @@ pub fn read_cases(
                 _ => {}
             },
             Event::Empty(e) => {
-                if nested == 0
+                if e.local_name().as_ref() == "event" && place == In::Trace {
+                    case.lines.push(reader.get_ref().newlines + 1);
+                    case.events.push(Attributes::new());
+                } else if nested == 0
                     && place != In::Outside
                     && let Some((k, v)) = key_value(&e)?
                 {
@@ -145,6 +185,7 @@ mod tests {
         assert_eq!(cases.len(), 2);
         assert_eq!(cases[0].attributes["concept:name"], "1-364285768");
         assert_eq!(cases[0].events.len(), 2);
+        assert_eq!(cases[0].lines, vec![7, 13]);
         assert_eq!(cases[0].events[0]["org:group"], "V30 & co");
         assert_eq!(
             cases[0].events[0]["time:timestamp"],

@@ -93,6 +93,24 @@ pub struct CaseImport {
     pub source_events: usize,
 }
 
+impl CaseImport {
+    /// Sets the SLA deadlines `policy` gives the handoff's impact from its
+    /// creation time, and the policy version, on the created and the final
+    /// handoff (and the `created` event). An impact the policy does not
+    /// declare gets no deadlines.
+    pub fn apply_policy(&mut self, policy: &crate::policy::Policy) {
+        let deadlines = policy.deadlines(self.created.impact.as_str(), self.created.created_at);
+        for h in [&mut self.created, &mut self.handoff] {
+            h.accept_by = deadlines.map(|d| d.accept_by);
+            h.resolve_by = deadlines.map(|d| d.resolve_by);
+            h.policy_version = Some(policy.version.clone());
+        }
+        if let Some(created) = self.events.first_mut() {
+            created.data = serde_json::to_value(&self.created).unwrap_or(Value::Null);
+        }
+    }
+}
+
 /// A log's name as a [`crate::Label`]: lowercase, runs of other characters as
 /// one `-`, at most 64 bytes; `unknown` when nothing is left.
 pub fn label_of(raw: &str) -> String {
@@ -224,7 +242,12 @@ pub fn import_case(
     let mut payload = serde_json::Map::new();
     payload.insert("support_line".into(), json!(mapping.line_of(first_group)));
     payload.insert("source_group".into(), json!(first_group));
-    let title = match defaults.title.as_ref().and_then(|k| case.attributes.get(k)) {
+    let title_of = |k: &String| {
+        case.attributes
+            .get(k)
+            .or_else(|| case.events.iter().find_map(|e| e.get(k)))
+    };
+    let title = match defaults.title.as_ref().and_then(title_of) {
         Some(t) => format!("{case_id}: {t}"),
         None => case_id.clone(),
     };

@@ -70,7 +70,8 @@ pub struct HandoffDefaults {
     pub reason: String,
     /// The `subject.source` of imported items, e.g. `bpic2013`.
     pub source: String,
-    /// Trace attribute (or CSV column) used as the title after the case id.
+    /// Attribute (of the trace, else its first event that has it) shown in
+    /// the title after the case id, e.g. `product`.
     pub title: Option<String>,
     /// The resolution recorded when the log says resolved.
     pub resolution: crate::Resolution,
