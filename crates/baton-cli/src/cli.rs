@@ -119,6 +119,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reports for leads, read from the database: summary and weekly.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Load-test a running server.
     Bench {
         #[command(subcommand)]
@@ -203,6 +208,75 @@ pub enum LogCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// How a report is printed: a table unless `--json` or `--csv`.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ReportOutput {
+    /// Print JSON, as the API answers.
+    #[arg(long)]
+    pub json: bool,
+    /// Print CSV.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+impl ReportOutput {
+    /// The chosen format.
+    pub fn format(self) -> ReportFormat {
+        match (self.json, self.csv) {
+            (true, _) => ReportFormat::Json,
+            (_, true) => ReportFormat::Csv,
+            _ => ReportFormat::Table,
+        }
+    }
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy)]
+pub enum ReportFormat {
+    /// A table for people.
+    Table,
+    /// JSON, as the API answers.
+    Json,
+    /// CSV, one row per group (summary) or per item (weekly).
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Volume, MTTA/MTTR (mean, p50, p90; wall clock and working time), SLA
+    /// attainment, rework, waiting cycles, ping-pong, reassignments, false
+    /// positives and reviewer load, per group.
+    Summary {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The policy whose calendars give working time (the built-in default when absent).
+        #[arg(long, env = "BATON_POLICY")]
+        policy: Option<PathBuf>,
+        /// Handoffs created from (RFC 3339 or a date, e.g. 2012-04-01).
+        #[arg(long)]
+        from: Option<String>,
+        /// Handoffs created before (RFC 3339 or a date).
+        #[arg(long)]
+        to: Option<String>,
+        /// workflow, impact, reason, owner_group, assignee or line.
+        #[arg(long, default_value = "impact")]
+        by: String,
+        #[command(flatten)]
+        output: ReportOutput,
+    },
+    /// The top three handoff reasons against the week before, the oldest open
+    /// and ownerless items, reviewer load.
+    Weekly {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The week's end (RFC 3339 or a date); now when absent.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        output: ReportOutput,
     },
 }
 

@@ -13,6 +13,7 @@ pub mod label;
 pub mod lifecycle;
 pub mod policy;
 pub mod receipt;
+pub mod report;
 pub mod views;
 
 pub use auth::{Permission, Role};

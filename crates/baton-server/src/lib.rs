@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod openapi;
 pub mod policy;
+pub mod reports;
 mod router;
 mod state;
 pub mod token;

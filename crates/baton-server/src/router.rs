@@ -10,7 +10,7 @@ use baton_core::Permission;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{actions, evaluate, events, handoffs, health, policy, views};
+use crate::api::{actions, evaluate, events, handoffs, health, policy, reports, views};
 use crate::{ApiError, AppState, openapi};
 
 /// One route of the API.
@@ -182,6 +182,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     ep(
         "GET",
+        "/v1/reports/summary",
+        "summary report: volume, time to accept/resolve (mean, p50, p90; wall and working time), SLA attainment, rework, waiting cycles, ping-pong, reassignments, false positives, reviewer load (from, to, by=workflow|impact|reason|owner_group|assignee|line)",
+        Some(Views),
+    ),
+    ep(
+        "GET",
+        "/v1/reports/weekly",
+        "weekly report: top three handoff reasons vs the week before, oldest open and ownerless items, reviewer load (to)",
+        Some(Views),
+    ),
+    ep(
+        "GET",
         "/v1/events",
         "the global event feed after a cursor (after, limit)",
         Some(Views),
@@ -217,6 +229,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/views/ownerless", get(views::view_ownerless))
         .route("/v1/views/aging", get(views::view_aging))
         .route("/v1/views/reasons", get(views::view_reasons))
+        .route("/v1/reports/summary", get(reports::report_summary))
+        .route("/v1/reports/weekly", get(reports::report_weekly))
         .route("/v1/events", get(events::list_events))
         .route("/v1/events/stream", get(events::stream_events))
         .fallback(|| async { ApiError::new("not_found", "no such route; see /docs") })

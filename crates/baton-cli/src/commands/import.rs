@@ -71,7 +71,8 @@ pub struct ImportSummary {
 pub fn load_mapping(path: &Path) -> anyhow::Result<(MappingConfig, String)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read mapping {}", path.display()))?;
-    let mapping = MappingConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mapping =
+        MappingConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok((mapping, text))
 }
 
@@ -80,9 +81,13 @@ pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read policy {}", path.display()))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let loader = move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
+    let loader =
+        move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
     Policy::build(&text, &loader).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| format!("{}: {e}", path.display())).collect();
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {e}", path.display()))
+            .collect();
         anyhow::anyhow!("the policy has errors:\n{}", lines.join("\n"))
     })
 }
@@ -122,7 +127,10 @@ fn id_at(at: jiff::Timestamp) -> uuid::Uuid {
 /// # Errors
 /// Unreadable files, mapping or policy; a database failure; with `strict`,
 /// the first anomaly.
-pub async fn import(store: Arc<dyn Store>, options: &ImportOptions) -> anyhow::Result<ImportSummary> {
+pub async fn import(
+    store: Arc<dyn Store>,
+    options: &ImportOptions,
+) -> anyhow::Result<ImportSummary> {
     let started = Instant::now();
     let (mapping, mapping_text) = load_mapping(&options.mapping)?;
     let mapping = Arc::new(mapping);
@@ -135,7 +143,8 @@ pub async fn import(store: Arc<dyn Store>, options: &ImportOptions) -> anyhow::R
 
     let (cases_tx, mut cases_rx) = tokio::sync::mpsc::channel::<Case>(1024);
     let reader = {
-        let (file, mapping, read_bytes) = (options.file.clone(), mapping.clone(), read_bytes.clone());
+        let (file, mapping, read_bytes) =
+            (options.file.clone(), mapping.clone(), read_bytes.clone());
         tokio::task::spawn_blocking(move || {
             crate::eventlog::for_each_case(&file, &mapping, read_bytes, |case| {
                 cases_tx
@@ -147,7 +156,8 @@ pub async fn import(store: Arc<dyn Store>, options: &ImportOptions) -> anyhow::R
 
     let mut anomaly_out = match &options.anomalies {
         Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
         )),
         None => None,
     };
@@ -160,18 +170,35 @@ pub async fn import(store: Arc<dyn Store>, options: &ImportOptions) -> anyhow::R
             out.write_all(b"\n")?;
         }
         if options.strict {
-            bail!("case {} line {}: {}: {} (--strict stops here)", a.case, a.line, a.kind.as_str(), a.detail);
+            bail!(
+                "case {} line {}: {}: {} (--strict stops here)",
+                a.case,
+                a.line,
+                a.kind.as_str(),
+                a.detail
+            );
         }
         if shown < 10 {
             shown += 1;
-            bar.suspend(|| eprintln!("warning: case {} line {}: {}: {}", a.case, a.line, a.kind.as_str(), a.detail));
+            bar.suspend(|| {
+                eprintln!(
+                    "warning: case {} line {}: {}: {}",
+                    a.case,
+                    a.line,
+                    a.kind.as_str(),
+                    a.detail
+                )
+            });
         }
         Ok(())
     };
 
     let mut writes: JoinSet<Result<(baton_store::Created, u64), StoreError>> = JoinSet::new();
-    let finished = |result: Result<Result<(baton_store::Created, u64), StoreError>, tokio::task::JoinError>,
-                        summary: &mut ImportSummary|
+    let finished = |result: Result<
+        Result<(baton_store::Created, u64), StoreError>,
+        tokio::task::JoinError,
+    >,
+                    summary: &mut ImportSummary|
      -> anyhow::Result<()> {
         match result.context("an import task failed")? {
             Ok((created, events)) if !created.replayed => {
@@ -252,7 +279,11 @@ fn progress_bar(show: bool, size: u64) -> indicatif::ProgressBar {
 }
 
 /// `baton import`.
-pub async fn run(db: crate::cli::DbArgs, options: ImportOptions, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    db: crate::cli::DbArgs,
+    options: ImportOptions,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let (_, store) = super::admin::store_for(&db, None).await?;
     let summary = import(store, &options).await?;
     if json {
@@ -269,7 +300,10 @@ pub fn print_summary(s: &ImportSummary) {
         "read {} cases ({} source events) in {:.1} s",
         s.cases, s.source_events, s.seconds
     );
-    println!("imported:          {} handoffs, {} events", s.imported, s.events_written);
+    println!(
+        "imported:          {} handoffs, {} events",
+        s.imported, s.events_written
+    );
     println!("already imported:  {}", s.already_imported);
     if s.changed_since > 0 {
         println!(

@@ -6,6 +6,7 @@ mod handoff;
 pub mod import;
 mod log;
 mod policy;
+mod report;
 mod serve;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             import::run(db, options, json).await
         }
+        Command::Report { command } => report::run(command).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }

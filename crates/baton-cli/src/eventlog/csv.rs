@@ -67,14 +67,18 @@ mod tests {
         assert_eq!(cases[0].events.len(), 2);
         assert_eq!(cases[0].events[1]["team"], "T2");
         assert_eq!(cases[0].lines, vec![2, 3]);
-        assert!(!cases[1].events[0].contains_key("team"), "empty cells are absent");
+        assert!(
+            !cases[1].events[0].contains_key("team"),
+            "empty cells are absent"
+        );
     }
 
     #[test]
     fn a_missing_case_column_is_named() {
         let err = read_cases("id,status\n1,x\n".as_bytes(), "case", |_| Ok(())).unwrap_err();
         assert!(err.to_string().contains("no `case` column"), "{err}");
-        let err = read_cases("case,status\n1,x,extra\n".as_bytes(), "case", |_| Ok(())).unwrap_err();
+        let err =
+            read_cases("case,status\n1,x,extra\n".as_bytes(), "case", |_| Ok(())).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
     }
 }

@@ -6,5 +6,6 @@ pub mod events;
 pub mod handoffs;
 pub mod health;
 pub mod policy;
+pub mod reports;
 pub mod view;
 pub mod views;

@@ -39,8 +39,11 @@ fn mapping() -> MappingConfig {
     MappingConfig::parse(MAPPING).unwrap()
 }
 
-/// A case of `(minute, team, status, sub status, assignee)` events.
-fn case(events: &[(i64, &str, &str, &str, &str)]) -> Case {
+/// `(minute, team, status, sub status, assignee)`.
+type LogEvent = (i64, &'static str, &'static str, &'static str, &'static str);
+
+/// A case of [`LogEvent`]s.
+fn case(events: &[LogEvent]) -> Case {
     let base: Timestamp = "2012-05-01T08:00:00Z".parse().unwrap();
     Case {
         attributes: Attributes::from([("id".into(), "1-42".into())]),
@@ -72,11 +75,7 @@ fn kinds(i: &CaseImport) -> Vec<EventKind> {
 
 #[test]
 fn status_changes_become_legal_lifecycle_paths() {
-    let table: Vec<(
-        Vec<(i64, &str, &str, &str, &str)>,
-        Vec<EventKind>,
-        LifecycleState,
-    )> = vec![
+    let table: Vec<(Vec<LogEvent>, Vec<EventKind>, LifecycleState)> = vec![
         (
             vec![
                 (0, "A", "Queued", "Awaiting Assignment", "x"),

@@ -1,0 +1,78 @@
+//! Reports: `GET /v1/reports/summary` and `GET /v1/reports/weekly`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use baton_core::Permission;
+use baton_core::report::{GroupBy, summarize, weekly};
+use serde::Deserialize;
+
+use crate::extract::{ApiQuery, Caller};
+use crate::reports::{load_histories, parse_bound, working_time};
+use crate::{ApiError, AppState};
+
+/// `?from&to&by=` of the summary.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryParams {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+/// `?to=` of the weekly report.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyParams {
+    to: Option<String>,
+}
+
+fn bound(field: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp>, ApiError> {
+    text.map(|t| parse_bound(field, t))
+        .transpose()
+        .map_err(|m| ApiError::new("invalid_query", m).with_field(field))
+}
+
+/// `GET /v1/reports/summary`: volume, MTTA/MTTR (mean, p50, p90; wall clock
+/// and working time), SLA attainment, rework, waiting cycles, ping-pong,
+/// reassignments, false positives and reviewer load, per `by`.
+pub async fn report_summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<SummaryParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Views)?;
+    let by = match p.by.as_deref() {
+        None => GroupBy::OwnerGroup,
+        Some(b) => GroupBy::parse(b).ok_or_else(|| {
+            let all: Vec<&str> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
+            ApiError::new(
+                "invalid_query",
+                format!("by: use one of {}", all.join(", ")),
+            )
+            .with_field("by")
+        })?,
+    };
+    let from = bound("from", p.from.as_deref())?;
+    let to = bound("to", p.to.as_deref())?;
+    let histories = load_histories(state.store.as_ref()).await?;
+    let policy = state.policy.current();
+    let working = working_time(&policy.policy);
+    let items = histories.items.iter().map(|(_, h)| h);
+    let summary = summarize(items, from, to, by, state.clock.now(), &working);
+    Ok(Json(summary).into_response())
+}
+
+/// `GET /v1/reports/weekly`: the top three handoff reasons against the week
+/// before, the oldest open and ownerless items, reviewer load; for the seven
+/// days before `to` (default now).
+pub async fn report_weekly(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<WeeklyParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Views)?;
+    let to = bound("to", p.to.as_deref())?.unwrap_or_else(|| state.clock.now());
+    let histories = load_histories(state.store.as_ref()).await?;
+    Ok(Json(weekly(&histories.items, to)).into_response())
+}

@@ -1,0 +1,48 @@
+//! Reading the event log into report histories, shared by the API and `baton report`.
+
+use baton_core::policy::Policy;
+use baton_core::report::Histories;
+use baton_store::{Store, StoreError};
+use jiff::{SignedDuration, Timestamp};
+
+/// Events read per page.
+const PAGE: u32 = 5_000;
+
+/// Folds the whole event log into one history per handoff.
+///
+/// # Errors
+/// The store's.
+pub async fn load_histories(store: &dyn Store) -> Result<Histories, StoreError> {
+    let mut histories = Histories::default();
+    let mut after = 0;
+    loop {
+        let events = store.events_after(after, PAGE).await?;
+        for event in &events {
+            histories.apply(event);
+        }
+        match events.last() {
+            Some(last) if events.len() == PAGE as usize => after = last.position,
+            _ => return Ok(histories),
+        }
+    }
+}
+
+/// Working time between two instants on the calendar of `impact` in `policy`
+/// (wall-clock time for impacts it does not declare).
+pub fn working_time(policy: &Policy) -> impl Fn(&str, Timestamp, Timestamp) -> SignedDuration + '_ {
+    move |impact, from, to| policy.calendar_for(impact).working_between(from, to)
+}
+
+/// Parses a report bound: RFC 3339, or a date (`2012-05-01`, midnight UTC).
+///
+/// # Errors
+/// A message naming `field` and the accepted forms.
+pub fn parse_bound(field: &str, text: &str) -> Result<Timestamp, String> {
+    text.parse::<Timestamp>()
+        .or_else(|_| {
+            text.parse::<jiff::civil::Date>()
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC))
+                .map(|z| z.timestamp())
+        })
+        .map_err(|_| format!("{field}: `{text}` is not a time; use RFC 3339 (2012-05-01T00:00:00Z) or a date (2012-05-01)"))
+}
