@@ -50,6 +50,11 @@ pub enum Command {
         /// SIGHUP reloads it (only if it checks clean).
         #[arg(long, env = "BATON_POLICY")]
         policy: Option<PathBuf>,
+        /// Start on a demo database (./baton-demo.db unless --database says
+        /// otherwise) with the BPI Challenge 2013 incident log of Volvo IT
+        /// imported and the it-incidents example policy, and print where to look.
+        #[arg(long)]
+        demo: bool,
     },
     /// Write a commented baton.toml.
     Init {
@@ -119,6 +124,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay an event log: live against a running server on the log's own
+    /// timing, or offline through a policy (--simulate, --compare).
+    Replay(ReplayArgs),
     /// Reports for leads, read from the database: summary and weekly.
     Report {
         #[command(subcommand)]
@@ -209,6 +217,51 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `baton replay`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+  baton replay data/bpic2013_incidents.xes.gz --mapping examples/mappings/bpic2013-incidents.toml \\\n      \
+  --target http://127.0.0.1:8080 --token $TOKEN --speed 3600 --from 2012-05-14 --until 2012-05-21\n  \
+  baton replay data/bpic2013_incidents.xes.gz --mapping examples/mappings/bpic2013-incidents.toml \\\n      \
+  --simulate --policy examples/policies/it-incidents.toml --compare my-policy.toml")]
+pub struct ReplayArgs {
+    /// The log: .xes, .xes.gz, .csv or .csv.gz.
+    pub file: PathBuf,
+    /// The mapping (TOML), e.g. examples/mappings/bpic2013-incidents.toml.
+    #[arg(long)]
+    pub mapping: PathBuf,
+    /// Base URL of the server to drive (live replay).
+    #[arg(long, env = "BATON_URL", default_value = "http://127.0.0.1:8080")]
+    pub target: String,
+    /// Admin API token (live replay).
+    #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Log time per real time: 3600 plays one hour of the log per second.
+    #[arg(long, default_value_t = 3600.0)]
+    pub speed: f64,
+    /// Replay only cases created from this time (RFC 3339 or a date).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Replay only cases created before this time, and no action after it.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Replay at most this many cases (the earliest).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Run the log offline through --policy instead of driving a server.
+    #[arg(long)]
+    pub simulate: bool,
+    /// The policy to simulate (with --simulate).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// A second policy to show side by side (with --simulate).
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
+    /// Print the simulation as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How a report is printed: a table unless `--json` or `--csv`.

@@ -20,6 +20,8 @@ use anyhow::{Context, bail};
 use baton_core::eventlog::{Anomaly, Case, MappingConfig, import_case};
 use baton_core::policy::Policy;
 use baton_store::{Idempotency, ImportHandoff, Store, StoreError};
+
+use crate::eventlog::LogSource;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
@@ -30,11 +32,13 @@ const IN_FLIGHT: usize = 2048;
 /// What `baton import` needs.
 pub struct ImportOptions {
     /// The log.
-    pub file: PathBuf,
-    /// The mapping file.
-    pub mapping: PathBuf,
+    pub log: LogSource,
+    /// The mapping file's text and where it came from.
+    pub mapping: (String, String),
     /// The policy whose SLA deadlines imported items get.
     pub policy: Option<PathBuf>,
+    /// The same, already built (wins over `policy`).
+    pub policy_built: Option<Policy>,
     /// Stop at the first anomaly.
     pub strict: bool,
     /// Write every anomaly here as JSON lines.
@@ -65,6 +69,13 @@ pub struct ImportSummary {
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Wall-clock seconds.
     pub seconds: f64,
+}
+
+/// Reads a mapping file's text, keeping its name for messages.
+pub fn mapping_text(path: &Path) -> anyhow::Result<(String, String)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read mapping {}", path.display()))?;
+    Ok((path.display().to_string(), text))
 }
 
 /// Reads a mapping file.
@@ -132,21 +143,23 @@ pub async fn import(
     options: &ImportOptions,
 ) -> anyhow::Result<ImportSummary> {
     let started = Instant::now();
-    let (mapping, mapping_text) = load_mapping(&options.mapping)?;
+    let (mapping_name, mapping_text) = &options.mapping;
+    let mapping =
+        MappingConfig::parse(mapping_text).map_err(|e| anyhow::anyhow!("{mapping_name}: {e}"))?;
     let mapping = Arc::new(mapping);
-    let policy = options.policy.as_deref().map(load_policy).transpose()?;
-    let size = std::fs::metadata(&options.file)
-        .with_context(|| format!("cannot open {}", options.file.display()))?
-        .len();
+    let policy = match &options.policy_built {
+        Some(p) => Some(p.clone()),
+        None => options.policy.as_deref().map(load_policy).transpose()?,
+    };
+    let size = options.log.size()?;
     let read_bytes = Arc::new(AtomicU64::new(0));
     let bar = progress_bar(options.progress, size);
 
     let (cases_tx, mut cases_rx) = tokio::sync::mpsc::channel::<Case>(1024);
     let reader = {
-        let (file, mapping, read_bytes) =
-            (options.file.clone(), mapping.clone(), read_bytes.clone());
+        let (log, mapping, read_bytes) = (options.log.clone(), mapping.clone(), read_bytes.clone());
         tokio::task::spawn_blocking(move || {
-            crate::eventlog::for_each_case(&file, &mapping, read_bytes, |case| {
+            crate::eventlog::for_each_case(&log, &mapping, read_bytes, |case| {
                 cases_tx
                     .blocking_send(case)
                     .map_err(|_| anyhow::anyhow!("import stopped"))
@@ -215,7 +228,7 @@ pub async fn import(
     while let Some(case) = cases_rx.recv().await {
         summary.cases += 1;
         summary.source_events += case.events.len() as u64;
-        let hash = case_hash(&case, &mapping_text, policy.as_ref());
+        let hash = case_hash(&case, mapping_text, policy.as_ref());
         let mut imported = match import_case(&case, &mapping, id_at, "import") {
             Ok(imported) => imported,
             Err(anomaly) => {

@@ -18,10 +18,15 @@ pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
     let mapping =
         MappingConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", mapping.display()))?;
     let mut facts = LogFacts::default();
-    crate::eventlog::for_each_case(&file, &mapping, Default::default(), |case| {
-        facts.add(&case, &mapping);
-        Ok(())
-    })?;
+    crate::eventlog::for_each_case(
+        &crate::eventlog::LogSource::File(file),
+        &mapping,
+        Default::default(),
+        |case| {
+            facts.add(&case, &mapping);
+            Ok(())
+        },
+    )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&facts)?);
     } else {

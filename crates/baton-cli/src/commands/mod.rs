@@ -2,10 +2,12 @@
 
 mod admin;
 mod bench;
+mod demo;
 mod handoff;
 pub mod import;
 mod log;
 mod policy;
+mod replay;
 mod report;
 mod serve;
 
@@ -16,7 +18,12 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, policy } => serve::run(db, listen, policy).await,
+        Command::Serve {
+            db,
+            listen,
+            policy,
+            demo,
+        } => serve::run(db, listen, policy, demo).await,
         Command::Init { path, force } => admin::init(&path, force),
         Command::Migrate { db } => admin::migrate(db).await,
         Command::Token { command } => admin::token(command).await,
@@ -35,9 +42,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let options = import::ImportOptions {
-                file,
-                mapping,
+                log: crate::eventlog::LogSource::File(file),
+                mapping: import::mapping_text(&mapping)?,
                 policy,
+                policy_built: None,
                 strict,
                 anomalies,
                 progress,
@@ -45,6 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import::run(db, options, json).await
         }
         Command::Report { command } => report::run(command).await,
+        Command::Replay(args) => replay::run(args).await,
         Command::Bench { command } => bench::run(command).await,
     }
 }

@@ -13,15 +13,20 @@ use super::admin::{create_token, store_for};
 use crate::cli::DbArgs;
 
 pub async fn run(
-    db: DbArgs,
+    mut db: DbArgs,
     listen: Option<String>,
     policy: Option<PathBuf>,
+    demo: bool,
 ) -> anyhow::Result<ExitCode> {
+    if demo && db.database.is_none() {
+        db.database = Some(super::demo::DATABASE.into());
+    }
     let (mut config, store) = store_for(&db, listen).await?;
     if policy.is_some() {
         config.policy = policy;
     }
     let handle = match &config.policy {
+        None if demo => super::demo::policy()?,
         None => PolicyHandle::default_policy(),
         Some(path) => match super::policy::load(path)? {
             Ok((built, text)) => PolicyHandle::new(built, text),
@@ -46,6 +51,9 @@ pub async fn run(
         let secret = create_token(store.as_ref(), "admin", "admin", vec![], vec![]).await?;
         println!("Created the first admin token (shown once, keep it safe):\n\n    {secret}\n");
     }
+    if demo {
+        super::demo::import_log(store.clone(), &active.policy).await?;
+    }
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -61,10 +69,15 @@ pub async fn run(
     .with_policy(handle);
     println!(
         "Policy {} (version {})",
-        config
-            .policy
-            .as_ref()
-            .map_or("built-in default".to_owned(), |p| p.display().to_string()),
+        config.policy.as_ref().map_or(
+            if demo {
+                "it-incidents (demo)"
+            } else {
+                "built-in default"
+            }
+            .to_owned(),
+            |p| p.display().to_string()
+        ),
         &active.policy.version[..12]
     );
     if let Some(path) = config.policy.clone() {
@@ -75,6 +88,9 @@ pub async fn run(
         crate::config::redact(&config.database)
     );
     println!("API docs: http://{address}/docs");
+    if demo {
+        super::demo::print_guide(address, &config.database);
+    }
     let router = baton_server::router(state.clone());
     let stop = async move {
         shutdown().await;

@@ -7,7 +7,7 @@ mod xes;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,20 +28,59 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// Opens `path`, un-gzipping `.gz` files, and buffers it; `progress` counts
-/// the file's bytes as they are read.
-pub fn open(path: &Path, progress: Arc<AtomicU64>) -> anyhow::Result<Box<dyn BufRead + Send>> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let file = Counted {
-        inner: file,
-        read: progress,
-    };
-    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
+/// Where a log comes from: a file, or bytes built into the binary (the demo's log).
+#[derive(Debug, Clone)]
+pub enum LogSource {
+    /// A file on disk.
+    File(PathBuf),
+    /// Bytes built in, under a file name that says their format.
+    Embedded {
+        /// E.g. `bpic2013_incidents.xes.gz`.
+        name: &'static str,
+        /// The file's bytes.
+        bytes: &'static [u8],
+    },
+}
+
+impl LogSource {
+    /// The name shown in messages; its extension gives the format.
+    pub fn name(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Embedded { name, .. } => (*name).to_owned(),
+        }
+    }
+
+    /// The size in bytes (before un-gzipping).
+    pub fn size(&self) -> anyhow::Result<u64> {
+        match self {
+            Self::File(path) => Ok(std::fs::metadata(path)
+                .with_context(|| format!("cannot open {}", path.display()))?
+                .len()),
+            Self::Embedded { bytes, .. } => Ok(bytes.len() as u64),
+        }
+    }
+
+    /// Opens the log, un-gzipping `.gz`, buffered; `progress` counts the
+    /// bytes read before un-gzipping.
+    pub fn open(&self, progress: Arc<AtomicU64>) -> anyhow::Result<Box<dyn BufRead + Send>> {
+        let raw: Box<dyn Read + Send> = match self {
+            Self::File(path) => Box::new(
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+            ),
+            Self::Embedded { bytes, .. } => Box::new(*bytes),
+        };
+        let counted = Counted {
+            inner: raw,
+            read: progress,
+        };
+        let reader: Box<dyn Read + Send> = if self.name().ends_with(".gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(counted))
+        } else {
+            Box::new(counted)
+        };
+        Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
+    }
 }
 
 /// The kind of log a file name says it is.
@@ -51,9 +90,8 @@ enum Format {
     Csv,
 }
 
-fn format_of(path: &Path) -> anyhow::Result<Format> {
-    let name = path.display().to_string();
-    let bare = name.strip_suffix(".gz").unwrap_or(&name);
+fn format_of(name: &str) -> anyhow::Result<Format> {
+    let bare = name.strip_suffix(".gz").unwrap_or(name);
     if bare.ends_with(".xes") {
         Ok(Format::Xes)
     } else if bare.ends_with(".csv") {
@@ -63,7 +101,7 @@ fn format_of(path: &Path) -> anyhow::Result<Format> {
     }
 }
 
-/// Calls `each` with every case of the log at `path`, in file order; `progress`
+/// Calls `each` with every case of the log `source`, in file order; `progress`
 /// counts the file's bytes read so far.
 ///
 /// A CSV log has one event per row, a header row naming the columns, and the
@@ -72,14 +110,14 @@ fn format_of(path: &Path) -> anyhow::Result<Format> {
 /// # Errors
 /// IO, XML and CSV errors, naming the file and the position.
 pub fn for_each_case(
-    path: &Path,
+    source: &LogSource,
     mapping: &MappingConfig,
     progress: Arc<AtomicU64>,
     each: impl FnMut(Case) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let format = format_of(path)?;
-    let input = open(path, progress)?;
-    let name = path.display();
+    let name = source.name();
+    let format = format_of(&name)?;
+    let input = source.open(progress)?;
     match format {
         Format::Xes => xes::read_cases(input, each),
         Format::Csv => csv::read_cases(input, &mapping.case_id, each),

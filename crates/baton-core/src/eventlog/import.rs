@@ -72,6 +72,8 @@ pub struct PlannedAction {
     pub action: Action,
     /// The source event's index in the case.
     pub source_event: usize,
+    /// For a team change, the support lines `(from, to)`.
+    pub lines: Option<(u8, u8)>,
 }
 
 /// A case read as a handoff.
@@ -466,6 +468,7 @@ impl Walk<'_> {
             actor: who.to_owned(),
             action,
             source_event: r.index,
+            lines,
         });
         self.handoff = change.handoff;
         Ok(())

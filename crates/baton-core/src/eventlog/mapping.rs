@@ -45,6 +45,11 @@ pub struct LineConfig {
     /// The line of a group with none of the suffixes.
     #[serde(default = "line_one")]
     pub default: u8,
+    /// The policy's owner group for each line (`{ 1 = "service-desk" }`),
+    /// used where the log's own teams are not groups the policy declares:
+    /// live replays and simulations.
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<String, String>,
 }
 
 fn line_one() -> u8 {
@@ -56,6 +61,7 @@ impl Default for LineConfig {
         Self {
             suffixes: Default::default(),
             default: 1,
+            groups: Default::default(),
         }
     }
 }
@@ -191,6 +197,11 @@ impl MappingConfig {
             .iter()
             .find(|(suffix, _)| group.ends_with(suffix.as_str()))
             .map_or(self.line.default, |(_, line)| *line)
+    }
+
+    /// The policy's owner group for `line`, if the mapping names one.
+    pub fn group_of_line(&self, line: u8) -> Option<&str> {
+        self.line.groups.get(&line.to_string()).map(String::as_str)
     }
 
     /// The step an event stands for; `None` for a status no rule maps.

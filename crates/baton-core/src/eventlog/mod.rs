@@ -6,12 +6,14 @@
 mod facts;
 mod import;
 mod mapping;
+mod simulate;
 
 use std::collections::BTreeMap;
 
 pub use facts::{CaseFacts, LogFacts};
 pub use import::{Anomaly, AnomalyKind, CaseImport, PlannedAction, import_case, label_of};
 pub use mapping::{HandoffDefaults, LineConfig, MappingConfig, StatusRule, Step};
+pub use simulate::{ImpactOutcome, Simulation, Timeline, simulate};
 
 /// One event of a case: its attributes as text, keyed by the log's own names
 /// (for XES the `key` of each attribute, e.g. `org:group`).
