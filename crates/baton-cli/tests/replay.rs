@@ -38,7 +38,7 @@ async fn simulate_runs_the_whole_log_through_two_policies() {
             "--policy",
             &path(POLICY),
             "--compare",
-            &path("examples/policies/support-chat.toml"),
+            &path("examples/policies/it-incidents-24x7.toml"),
             "--json",
         ])
         .output()
@@ -79,8 +79,20 @@ async fn simulate_runs_the_whole_log_through_two_policies() {
     assert!(
         total["resolve_reminders"].as_u64().unwrap() >= total["resolve_breaches"].as_u64().unwrap()
     );
-    // The support-chat policy declares none of these impacts: no SLA at all.
-    assert_eq!(runs[1]["total"]["without_sla"], 7554);
+    // The 24×7 variant routes line 2 to experts and keeps other clocks.
+    let p2 = &runs[1]["simulation"];
+    assert!(
+        p2["by_group"].get("specialists").is_none(),
+        "{}",
+        p2["by_group"]
+    );
+    assert_eq!(
+        p2["by_group"]["experts"].as_u64().unwrap(),
+        it["by_group"]["experts"].as_u64().unwrap()
+            + it["by_group"]["specialists"].as_u64().unwrap()
+    );
+    assert_ne!(runs[1]["total"], runs[0]["total"]);
+    assert_eq!(runs[1]["total"]["without_sla"], 0);
 
     let err = baton(&dir.path().join("unused.db"))
         .args([

@@ -79,6 +79,6 @@ mod tests {
         assert!(err.to_string().contains("no `case` column"), "{err}");
         let err =
             read_cases("case,status\n1,x,extra\n".as_bytes(), "case", |_| Ok(())).unwrap_err();
-        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(format!("{err:#}").contains("line: 2"), "{err:#}");
     }
 }

@@ -2,6 +2,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use uuid::Uuid;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT: AtomicU32 = AtomicU32::new(1);
+
 use super::*;
 use crate::{Action, Event, EventKind, Handoff, NewHandoff, ReceiptInput, Resolution, lifecycle};
 
@@ -15,7 +19,8 @@ fn created(group: &str, impact: &str, reason: &str, at: Timestamp) -> Handoff {
         "impact": impact, "reason": reason, "owner_group": group
     }))
     .unwrap();
-    let mut h = new.into_handoff(Uuid::now_v7(), group, "bot", at).unwrap();
+    let id = Uuid::from_u128(u128::from(NEXT.fetch_add(1, Ordering::Relaxed)));
+    let mut h = new.into_handoff(id, group, "bot", at).unwrap();
     h.accept_by = Some(at + SignedDuration::from_mins(30));
     h.resolve_by = Some(at + SignedDuration::from_hours(4));
     h
