@@ -139,8 +139,8 @@ async fn each_role_gets_exactly_the_endpoints_its_permissions_allow() {
             checked += 1;
         }
     }
-    // 24 protected routes × 4 roles, less the stream for the 2 roles that may read it.
-    assert_eq!(checked, 24 * 4 - 2);
+    // 26 protected routes × 4 roles, less the stream for the 2 roles that may read it.
+    assert_eq!(checked, 26 * 4 - 2);
 }
 
 #[tokio::test]
