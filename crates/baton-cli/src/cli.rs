@@ -50,6 +50,10 @@ pub enum Command {
         /// SIGHUP reloads it (only if it checks clean).
         #[arg(long, env = "BATON_POLICY")]
         policy: Option<PathBuf>,
+        /// Serve Prometheus metrics at http://ADDR/metrics on this address
+        /// (its own listener; off when absent).
+        #[arg(long, env = "BATON_METRICS_LISTEN")]
+        metrics_listen: Option<String>,
     },
     /// Write a commented baton.toml.
     Init {

@@ -16,7 +16,12 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, policy } => serve::run(db, listen, policy).await,
+        Command::Serve {
+            db,
+            listen,
+            policy,
+            metrics_listen,
+        } => serve::run(db, listen, policy, metrics_listen).await,
         Command::Init { path, force } => admin::init(&path, force),
         Command::Migrate { db } => admin::migrate(db).await,
         Command::Token { command } => admin::token(command).await,
