@@ -55,6 +55,10 @@ pub enum Command {
         /// imported and the it-incidents example policy, and print where to look.
         #[arg(long)]
         demo: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics on this address
+        /// (its own listener; off when absent).
+        #[arg(long, env = "BATON_METRICS_LISTEN")]
+        metrics_listen: Option<String>,
     },
     /// Write a commented baton.toml.
     Init {

@@ -218,3 +218,60 @@ async fn policy_explain_names_the_rules_and_deadlines() {
     // Friday 16:00 New York: one business hour that day, seven on Monday → Monday 16:00 New York.
     assert_eq!(v["deadlines"]["accept_by"], "2026-11-23T21:00:00Z");
 }
+
+#[tokio::test]
+async fn serve_exposes_metrics_on_their_own_listener() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = baton(&dir.path().join("baton.db"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut api, mut metrics) = (None, None);
+    let started = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let url = |rest: &str| rest.split_whitespace().next().unwrap().to_owned();
+            if let Some(rest) = line.strip_prefix("Baton listening on ") {
+                api = Some(url(rest));
+            }
+            if let Some(rest) = line.strip_prefix("Metrics on ") {
+                metrics = Some(url(rest));
+            }
+            if api.is_some() && metrics.is_some() {
+                return;
+            }
+        }
+        panic!("baton serve exited before printing both addresses");
+    });
+    started
+        .await
+        .expect("baton serve did not start within 30 s");
+    let (api, metrics) = (api.unwrap(), metrics.unwrap());
+    assert!(
+        metrics.ends_with("/metrics") && !metrics.starts_with(&api),
+        "{metrics}"
+    );
+    let get = |url: String| async move { reqwest::get(url).await.unwrap() };
+    assert_eq!(get(format!("{api}/healthz")).await.status(), 200);
+    // Not on the API's port.
+    assert_eq!(get(format!("{api}/metrics")).await.status(), 404);
+    let text = get(metrics).await.text().await.unwrap();
+    for line in [
+        r#"baton_http_requests_total{method="GET",route="/healthz",status="200"} 1"#,
+        r#"baton_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        r#"baton_open_handoffs{owner_group="triage",impact="high"} 0"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}

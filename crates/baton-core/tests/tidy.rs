@@ -8,11 +8,22 @@ use std::process::Command;
 use serde_json::Value;
 
 fn metadata() -> Value {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run cargo metadata");
+    // Offline first; platform-only packages (Windows, loom) may not be
+    // downloaded on a fresh machine, and then cargo may fetch them.
+    let run = |offline: bool| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["metadata", "--format-version", "1"]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo metadata")
+    };
+    let out = match run(true) {
+        out if out.status.success() => out,
+        _ => run(false),
+    };
     assert!(
         out.status.success(),
         "{}",

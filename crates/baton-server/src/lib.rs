@@ -1,10 +1,12 @@
 //! Baton's HTTP API: handoffs and their actions, leader views, the event
-//! feed, auth by API token, OpenAPI. Built on axum over any [`baton_store::Store`].
+//! feed, auth by API token, OpenAPI, Prometheus metrics. Built on axum over
+//! any [`baton_store::Store`].
 
 mod api;
 pub mod clock;
 mod error;
 mod extract;
+pub mod metrics;
 mod openapi;
 pub mod policy;
 pub mod reports;
@@ -14,6 +16,7 @@ pub mod token;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::ApiError;
+pub use metrics::{Metrics, metrics_router};
 pub use policy::{LoadedPolicy, PolicyHandle, ReloadError};
 pub use router::{ENDPOINTS, Endpoint, router, serve};
 pub use state::{AppState, ServerConfig};

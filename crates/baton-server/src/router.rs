@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{actions, evaluate, events, handoffs, health, policy, reports, views};
-use crate::{ApiError, AppState, openapi};
+use crate::{ApiError, AppState, metrics, openapi};
 
 /// One route of the API.
 #[derive(Debug, Clone, Copy)]
@@ -206,7 +206,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
 ];
 
-/// The API's router over `state`.
+/// The API's router over `state`; every answer is counted in
+/// [`metrics::HTTP_REQUESTS`] under its route template.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
@@ -245,6 +246,10 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a handler panicked");
             axum::response::IntoResponse::into_response(ApiError::new("internal", "internal error"))
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .with_state(state)
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use baton_store::Store;
 
-use crate::Clock;
 use crate::policy::PolicyHandle;
+use crate::{Clock, Metrics};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The active policy.
     pub policy: Arc<PolicyHandle>,
+    /// This server's counters and histograms.
+    pub metrics: Arc<Metrics>,
     /// Flips to `true` on shutdown, ending live streams so the server can drain.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -48,6 +50,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             policy: Arc::new(PolicyHandle::default_policy()),
+            metrics: Arc::new(Metrics::new()),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }

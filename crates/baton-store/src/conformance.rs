@@ -36,6 +36,7 @@ macro_rules! conformance_suite {
             pagination_walks_every_item_once,
             filters_narrow_the_list,
             views_count_open_items_and_reasons,
+            open_totals_count_open_items_per_group_and_impact,
             event_feed_is_in_log_order,
             tokens_are_stored_by_hash_and_revocable,
             missing_items_are_not_found,

@@ -17,7 +17,7 @@ mod token;
 mod writer;
 
 pub use error::StoreError;
-pub use query::{Cursor, HandoffQuery, Page, Sort};
+pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
     ActOn, Acted, CreateHandoff, Created, Idempotency, ImportHandoff, Store, verify_audit,
 };

@@ -1,7 +1,22 @@
 //! Handoff list queries, keyset cursors and pages.
 
 use baton_core::{Handoff, LifecycleState};
+use jiff::Timestamp;
 use uuid::Uuid;
+
+/// Open handoffs of one owner group and customer impact: how many there
+/// are and when the oldest of them was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTotal {
+    /// The owner group.
+    pub owner_group: String,
+    /// The customer impact.
+    pub impact: String,
+    /// Open handoffs (pending, in progress or waiting); at least 1.
+    pub count: u64,
+    /// Creation time of the oldest of them.
+    pub oldest: Timestamp,
+}
 
 /// List order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -34,6 +34,9 @@ pub const HANDOFF_DOC: &str = "SELECT doc FROM handoffs WHERE id = $1";
 /// Impact and creation time of open handoffs.
 pub const OPEN_AGES: &str =
     "SELECT impact, created_us FROM handoffs WHERE state IN ('pending', 'in_progress', 'waiting')";
+/// Open handoffs per owner group and impact: count and oldest creation (µs).
+pub const OPEN_TOTALS: &str = "SELECT owner_group, impact, COUNT(*), MIN(created_us) FROM handoffs \
+     WHERE state IN ('pending', 'in_progress', 'waiting') GROUP BY owner_group, impact";
 /// Handoffs created in `[$1, $2)` µs per reason.
 pub const REASON_COUNTS: &str = "SELECT reason, COUNT(*) FROM handoffs \
      WHERE created_us >= $1 AND created_us < $2 GROUP BY reason";

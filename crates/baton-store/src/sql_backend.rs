@@ -134,6 +134,24 @@ macro_rules! sql_backend {
                     .collect()
             }
 
+            async fn open_totals(&self) -> Result<Vec<$crate::OpenTotal>, StoreError> {
+                let rows = sqlx::query(sql::OPEN_TOTALS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let count: i64 = r.try_get(2).map_err(map_err)?;
+                        Ok($crate::OpenTotal {
+                            owner_group: r.try_get(0).map_err(map_err)?,
+                            impact: r.try_get(1).map_err(map_err)?,
+                            count: count.max(0) as u64,
+                            oldest: from_micros(r.try_get(3).map_err(map_err)?),
+                        })
+                    })
+                    .collect()
+            }
+
             async fn reason_counts(
                 &self,
                 from: Timestamp,

@@ -5,7 +5,7 @@ use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, NewEvent, veri
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use crate::{HandoffQuery, Page, StoreError, TokenRecord, Writer};
+use crate::{HandoffQuery, OpenTotal, Page, StoreError, TokenRecord, Writer};
 
 /// An idempotency key and the SHA-256 (hex) of the request body it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +77,9 @@ pub struct Acted {
     pub event: Event,
     /// The new claim token, after a claim.
     pub claim_token: Option<String>,
+    /// True when the action was the handoff's first claim ever, the one that
+    /// ends its time to accept (a claim after a release is not).
+    pub first_claim: bool,
 }
 
 /// A Baton backend. Writes go through [`Store::writer`]; reads are the backend's own.
@@ -112,6 +115,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(customer impact, created_at)` of every open handoff, for the aging view.
     async fn open_ages(&self) -> Result<Vec<(String, Timestamp)>, StoreError>;
+
+    /// Open handoffs counted per owner group and customer impact, with the
+    /// oldest creation time of each pair, for the metrics' gauges.
+    async fn open_totals(&self) -> Result<Vec<OpenTotal>, StoreError>;
 
     /// Handoffs created in `[from, to)`, counted per handoff reason.
     async fn reason_counts(

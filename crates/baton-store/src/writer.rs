@@ -339,5 +339,6 @@ async fn act(
         handoff: change.handoff,
         event,
         claim_token: if fresh_claim { claim_token } else { None },
+        first_claim: fresh_claim && loaded.handoff.claimed_at.is_none(),
     })
 }

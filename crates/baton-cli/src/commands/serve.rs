@@ -17,6 +17,7 @@ pub async fn run(
     listen: Option<String>,
     policy: Option<PathBuf>,
     demo: bool,
+    metrics_listen: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     if demo && db.database.is_none() {
         db.database = Some(super::demo::DATABASE.into());
@@ -91,13 +92,37 @@ pub async fn run(
     if demo {
         super::demo::print_guide(address, &config.database);
     }
+    let metrics = match &metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, &state).await?),
+        None => None,
+    };
     let router = baton_server::router(state.clone());
     let stop = async move {
         shutdown().await;
         state.stop_streams();
     };
     baton_server::serve(listener, router, stop).await?;
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `/metrics` on `addr`, its own listener, until the API server starts stopping.
+async fn serve_metrics(
+    addr: &str,
+    state: &AppState,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+    println!("Metrics on http://{}/metrics", listener.local_addr()?);
+    let mut stopping = state.stopping();
+    let stop = async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    };
+    let router = baton_server::metrics_router(state.clone());
+    Ok(tokio::spawn(baton_server::serve(listener, router, stop)))
 }
 
 async fn shutdown() {

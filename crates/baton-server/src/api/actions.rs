@@ -286,6 +286,7 @@ pub async fn act_on_handoff(
             baton_store::StoreError::NotFound => ApiError::no_handoff(&id),
             other => other.into(),
         })?;
+    state.metrics.handoff_acted(&acted);
     Ok(Json(ActionResult {
         handoff: HandoffView::new(&acted.handoff, state.clock.now()),
         event: &acted.event,

@@ -157,13 +157,17 @@ pub async fn create_with_policy(
     handoff.accept_by = Some(deadlines.accept_by);
     handoff.resolve_by = Some(deadlines.resolve_by);
     handoff.policy_version = Some(policy.version.clone());
-    Ok(state
+    let created = state
         .store
         .create_handoff(CreateHandoff {
             handoff,
             idempotency,
         })
-        .await?)
+        .await?;
+    if !created.replayed {
+        state.metrics.handoff_created(&created.handoff);
+    }
+    Ok(created)
 }
 
 /// 422 naming the first contract violation, every one in `details`.

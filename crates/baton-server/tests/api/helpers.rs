@@ -298,18 +298,24 @@ impl TestApp {
 
     /// Serves the router on `127.0.0.1:0`, bound before the task spawns.
     pub async fn serve(&self) -> Served {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(baton_server::serve(
-            listener,
-            self.router.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Served { addr, stop, task }
+        serve_router(self.router.clone()).await
     }
+
+    /// Serves the metrics listener's router on `127.0.0.1:0`.
+    pub async fn serve_metrics(&self) -> Served {
+        serve_router(baton_server::metrics_router(self.state.clone())).await
+    }
+}
+
+/// Serves `router` on `127.0.0.1:0`, bound before the task spawns.
+async fn serve_router(router: Router) -> Served {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(baton_server::serve(listener, router, async move {
+        let _ = stopped.await;
+    }));
+    Served { addr, stop, task }
 }
 
 /// The app served on a real socket.

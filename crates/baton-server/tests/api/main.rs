@@ -9,6 +9,7 @@ mod bad_input;
 mod events;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod policy;
 mod views;

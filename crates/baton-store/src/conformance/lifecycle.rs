@@ -227,7 +227,8 @@ pub async fn illegal_transitions_change_nothing(store: Arc<dyn Store>) {
     );
 }
 
-/// Release and resolve need the current claim token: a stale one or none is refused.
+/// Release and resolve need the current claim token: a stale one or none is
+/// refused. Only the first claim is reported as one.
 pub async fn claim_tokens_guard_release_and_resolve(store: Arc<dyn Store>) {
     let id = store
         .create_handoff(new_handoff("triage", "high", "policy_exception", 0))
@@ -245,13 +246,14 @@ pub async fn claim_tokens_guard_release_and_resolve(store: Arc<dyn Store>) {
             None,
         ))
         .await
-        .unwrap()
-        .claim_token
         .unwrap();
-    store
+    assert!(first.first_claim);
+    let first = first.claim_token.unwrap();
+    let released = store
         .act(act(id, Action::Release, 2, Some(&first)))
         .await
         .unwrap();
+    assert!(!released.first_claim);
     let second = store
         .act(act(
             id,
@@ -262,9 +264,9 @@ pub async fn claim_tokens_guard_release_and_resolve(store: Arc<dyn Store>) {
             None,
         ))
         .await
-        .unwrap()
-        .claim_token
         .unwrap();
+    assert!(!second.first_claim);
+    let second = second.claim_token.unwrap();
     assert_ne!(first, second);
     for token in [Some(first.as_str()), None, Some("forged")] {
         let err = store.act(act(id, approve(), 4, token)).await.unwrap_err();

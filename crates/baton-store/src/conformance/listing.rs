@@ -278,6 +278,79 @@ pub async fn views_count_open_items_and_reasons(store: Arc<dyn Store>) {
     );
 }
 
+/// `open_totals` counts pending, in-progress and waiting items per owner
+/// group and impact with the oldest creation time; resolved and
+/// needs-context items are not open.
+pub async fn open_totals_count_open_items_per_group_and_impact(store: Arc<dyn Store>) {
+    let create = |group: &'static str, impact: &'static str, secs, state| {
+        let store = store.clone();
+        async move {
+            let mut cmd = new_handoff(group, impact, "missing_data", secs);
+            cmd.handoff.state = state;
+            store.create_handoff(cmd).await.unwrap().handoff.id
+        }
+    };
+    let act = |id, action, secs, claim_token| ActOn {
+        id,
+        action,
+        actor: "amy".into(),
+        now: at(secs),
+        claim_token,
+        groups_in: None,
+    };
+    let claim = |id, secs| {
+        let store = store.clone();
+        async move {
+            let claim = Action::Claim {
+                assignee: "amy".into(),
+            };
+            store
+                .act(act(id, claim, secs, None))
+                .await
+                .unwrap()
+                .claim_token
+        }
+    };
+    use LifecycleState::{NeedsContext, Pending};
+    create("triage", "high", 0, Pending).await;
+    let in_progress = create("triage", "high", 100, Pending).await;
+    claim(in_progress, 500).await;
+    create("triage", "low", 200, Pending).await;
+    let resolved = create("billing", "high", 300, Pending).await;
+    let token = claim(resolved, 500).await;
+    let receipt = Action::Resolve(baton_core::ReceiptInput {
+        resolution: baton_core::Resolution::Approved,
+        resolution_reason: "ok".into(),
+        changes: None,
+        customer_note: None,
+        internal_note: None,
+    });
+    store.act(act(resolved, receipt, 600, token)).await.unwrap();
+    create("billing", "low", 50, NeedsContext).await;
+    let waiting = create("billing", "low", 400, Pending).await;
+    let token = claim(waiting, 500).await;
+    let ask = Action::RequestInfo {
+        question: "which order?".into(),
+    };
+    store.act(act(waiting, ask, 600, token)).await.unwrap();
+    let mut totals = store.open_totals().await.unwrap();
+    totals.sort_by(|a, b| (&a.owner_group, &a.impact).cmp(&(&b.owner_group, &b.impact)));
+    let total = |group: &str, impact: &str, count, oldest| crate::OpenTotal {
+        owner_group: group.into(),
+        impact: impact.into(),
+        count,
+        oldest: at(oldest),
+    };
+    assert_eq!(
+        totals,
+        vec![
+            total("billing", "low", 1, 400),
+            total("triage", "high", 2, 0),
+            total("triage", "low", 1, 200),
+        ]
+    );
+}
+
 /// The global feed returns events after a position, in order, up to a limit.
 pub async fn event_feed_is_in_log_order(store: Arc<dyn Store>) {
     for i in 0..5 {
