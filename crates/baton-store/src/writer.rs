@@ -208,22 +208,31 @@ async fn batch(
     Ok((outcomes, head.position))
 }
 
+/// The handoff an earlier request with this idempotency key created, if
+/// any; [`StoreError::IdempotencyMismatch`] if it came with another body.
+async fn earlier(tx: &mut impl WriteTx, idem: &Idempotency) -> Result<Option<Created>, StoreError> {
+    let Some((id, body_hash)) = tx.find_idempotency(&idem.key).await? else {
+        return Ok(None);
+    };
+    if body_hash != idem.body_hash {
+        return Err(StoreError::IdempotencyMismatch);
+    }
+    let loaded = tx.load(id).await?.ok_or(StoreError::NotFound)?;
+    Ok(Some(Created {
+        handoff: loaded.handoff,
+        replayed: true,
+    }))
+}
+
 async fn create(
     tx: &mut impl WriteTx,
     head: &mut ChainHead,
     cmd: &CreateHandoff,
 ) -> Result<Created, StoreError> {
     if let Some(idem) = &cmd.idempotency
-        && let Some((id, body_hash)) = tx.find_idempotency(&idem.key).await?
+        && let Some(earlier) = earlier(tx, idem).await?
     {
-        if body_hash != idem.body_hash {
-            return Err(StoreError::IdempotencyMismatch);
-        }
-        let loaded = tx.load(id).await?.ok_or(StoreError::NotFound)?;
-        return Ok(Created {
-            handoff: loaded.handoff,
-            replayed: true,
-        });
+        return Ok(earlier);
     }
     let handoff = &cmd.handoff;
     tx.insert(handoff, cmd.idempotency.as_ref(), 1).await?;
@@ -250,15 +259,8 @@ async fn import(
     cmd: &ImportHandoff,
 ) -> Result<Created, StoreError> {
     let idem = &cmd.idempotency;
-    if let Some((id, body_hash)) = tx.find_idempotency(&idem.key).await? {
-        if body_hash != idem.body_hash {
-            return Err(StoreError::IdempotencyMismatch);
-        }
-        let loaded = tx.load(id).await?.ok_or(StoreError::NotFound)?;
-        return Ok(Created {
-            handoff: loaded.handoff,
-            replayed: true,
-        });
+    if let Some(earlier) = earlier(tx, idem).await? {
+        return Ok(earlier);
     }
     let id = cmd.handoff.id;
     if cmd
