@@ -142,7 +142,7 @@ async fn a_live_replay_drives_a_real_server_without_errors() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let url = listening(&mut server).await.0;
+    let url = listening(&mut server, None).await.0;
     // Six busy hours of 2012-05-03 at 36,000× (0.6 s).
     let out = baton(&db)
         .args([
@@ -217,15 +217,24 @@ async fn a_live_replay_drives_a_real_server_without_errors() {
     );
 }
 
-/// Reads the server's stdout up to its listening line: the URL and any token printed.
-async fn listening(server: &mut tokio::process::Child) -> (String, Option<String>, Vec<String>) {
+/// Reads the server's stdout up to its listening line, then on up to a line
+/// starting with `last` if given: the URL, any token printed, and every line.
+async fn listening(
+    server: &mut tokio::process::Child,
+    last: Option<&str>,
+) -> (String, Option<String>, Vec<String>) {
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
-    let found = tokio::time::timeout(Duration::from_secs(120), async {
+    let mut url = None;
+    tokio::time::timeout(Duration::from_secs(120), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            seen.push(line.clone());
             if let Some(rest) = line.strip_prefix("Baton listening on ") {
-                return rest.split_whitespace().next().unwrap().to_owned();
+                url = Some(rest.split_whitespace().next().unwrap().to_owned());
+            }
+            let done = url.is_some() && last.is_none_or(|l| line.starts_with(l));
+            seen.push(line);
+            if done {
+                return;
             }
         }
         panic!("baton serve exited: {seen:?}");
@@ -237,16 +246,9 @@ async fn listening(server: &mut tokio::process::Child) -> (String, Option<String
             .strip_prefix("baton_")
             .map(|t| format!("baton_{t}"))
     });
-    let mut rest = Vec::new();
-    // The guide follows the listening line.
-    while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await
-    {
-        rest.push(line);
-    }
+    // Keep draining stdout so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    seen.extend(rest);
-    (found, token, seen)
+    (url.unwrap(), token, seen)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,7 +272,7 @@ async fn the_demo_starts_with_the_incident_log_and_says_where_to_look() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let (url, token, lines) = listening(&mut server).await;
+    let (url, token, lines) = listening(&mut server, Some("Lost the token?")).await;
     let text = lines.join("\n");
     assert!(text.contains("7554 incidents (7554 imported now"), "{text}");
     assert!(text.contains("/v1/reports/weekly"), "{text}");

@@ -78,29 +78,26 @@ pub fn mapping_text(path: &Path) -> anyhow::Result<(String, String)> {
     Ok((path.display().to_string(), text))
 }
 
-/// Reads a mapping file.
-pub fn load_mapping(path: &Path) -> anyhow::Result<(MappingConfig, String)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read mapping {}", path.display()))?;
-    let mapping =
-        MappingConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((mapping, text))
+/// Parses a mapping's text, naming where it came from in errors.
+pub fn parse_mapping((name, text): &(String, String)) -> anyhow::Result<MappingConfig> {
+    MappingConfig::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 
-/// Reads and checks a policy file, printing every error.
+/// Reads and parses a mapping file.
+pub fn load_mapping(path: &Path) -> anyhow::Result<MappingConfig> {
+    parse_mapping(&mapping_text(path)?)
+}
+
+/// Reads and checks a policy file; prints every error (as `baton policy
+/// check` does) when it does not check clean.
 pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy {}", path.display()))?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let loader =
-        move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
-    Policy::build(&text, &loader).map_err(|errors| {
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}: {e}", path.display()))
-            .collect();
-        anyhow::anyhow!("the policy has errors:\n{}", lines.join("\n"))
-    })
+    match super::policy::load(path)? {
+        Ok((policy, _)) => Ok(policy),
+        Err(errors) => {
+            super::policy::print_errors(path, &errors);
+            anyhow::bail!("the policy {} does not check clean", path.display())
+        }
+    }
 }
 
 /// Hex SHA-256 of a case's attributes and events, the mapping and the policy.
@@ -143,9 +140,8 @@ pub async fn import(
     options: &ImportOptions,
 ) -> anyhow::Result<ImportSummary> {
     let started = Instant::now();
-    let (mapping_name, mapping_text) = &options.mapping;
-    let mapping =
-        MappingConfig::parse(mapping_text).map_err(|e| anyhow::anyhow!("{mapping_name}: {e}"))?;
+    let mapping_text = &options.mapping.1;
+    let mapping = parse_mapping(&options.mapping)?;
     let mapping = Arc::new(mapping);
     let policy = match &options.policy_built {
         Some(p) => Some(p.clone()),

@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use baton_core::eventlog::{LogFacts, MappingConfig};
+use baton_core::eventlog::LogFacts;
 
 use crate::cli::LogCommand;
 
@@ -13,10 +12,7 @@ pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
         mapping,
         json,
     } = command;
-    let text = std::fs::read_to_string(&mapping)
-        .with_context(|| format!("cannot read {}", mapping.display()))?;
-    let mapping =
-        MappingConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", mapping.display()))?;
+    let mapping = super::import::load_mapping(&mapping)?;
     let mut facts = LogFacts::default();
     crate::eventlog::for_each_case(
         &crate::eventlog::LogSource::File(file),

@@ -21,7 +21,7 @@ use crate::cli::ReplayArgs;
 
 /// `baton replay`.
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let (mapping, _) = load_mapping(&args.mapping)?;
+    let mapping = load_mapping(&args.mapping)?;
     if args.simulate {
         let Some(policy) = &args.policy else {
             bail!("--simulate needs --policy FILE: the policy to run the log through");

@@ -142,20 +142,20 @@ impl History {
                     || (text("resolution").as_deref() == Some("approved") && unchanged);
             }
             EventKind::Closed => self.state = Closed,
-            EventKind::Reopened => {
-                self.state = Pending;
-                self.reopened += 1;
-                self.resolved_at = None;
-            }
+            EventKind::Reopened => self.reopen(),
             EventKind::ExecutionReported => {
                 if d.get("reopened").and_then(Value::as_bool) == Some(true) {
-                    self.state = Pending;
-                    self.reopened += 1;
-                    self.resolved_at = None;
+                    self.reopen();
                 }
             }
             EventKind::NoteAdded => {}
         }
+    }
+
+    fn reopen(&mut self) {
+        self.state = LifecycleState::Pending;
+        self.reopened += 1;
+        self.resolved_at = None;
     }
 
     /// Still open (pending, in progress or waiting).

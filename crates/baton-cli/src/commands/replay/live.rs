@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use baton_core::Action;
 use baton_core::eventlog::{CaseImport, MappingConfig, label_of};
-use baton_core::{Action, Resolution};
 use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -223,9 +223,6 @@ async fn replay_case(
             Action::Resolve(receipt) => {
                 let mut body = serde_json::to_value(receipt)?;
                 body["claim_token"] = json!(claim_token);
-                if receipt.resolution == Resolution::Corrected && receipt.changes.is_none() {
-                    body["changes"] = json!({ "replayed": true });
-                }
                 ("resolve", body)
             }
             Action::Close => ("close", json!({})),
@@ -235,10 +232,9 @@ async fn replay_case(
         tokio::time::sleep_until(at(planned.at)).await;
         counters.requests.fetch_add(1, Ordering::Relaxed);
         let path = format!("/v1/handoffs/{id}/{name}");
-        let (_, answer) = client
+        let answer = client
             .call(Method::POST, &path, Some(&body))
             .await
-            .map(|v| ((), v))
             .with_context(|| format!("{name} (source event {})", planned.source_event + 1))?;
         match name {
             "claim" => claim_token = answer["claim_token"].as_str().map(str::to_owned),
