@@ -6,6 +6,7 @@
 //! transaction (one fsync per batch) and appends their events to the hash
 //! chain in order.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
 pub mod pending;
