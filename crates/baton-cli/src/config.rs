@@ -138,6 +138,20 @@ mod tests {
     }
 
     #[test]
+    fn the_old_default_group_key_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(
+            &path,
+            "default_group = 'Not A Label'\nlisten = '127.0.0.1:1'",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), None, None).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        assert!(!EXAMPLE.contains("default_group"));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("baton.toml");

@@ -203,6 +203,21 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_table_matches() {
+        let doc = include_str!("../../../docs/input-rules.md");
+        for (field, max) in TABLE {
+            let row = format!("| `{field}` | {max} |");
+            assert!(doc.contains(&row), "docs/input-rules.md lacks {row}");
+        }
+        let rows = doc.lines().filter(|l| l.starts_with("| `")).count();
+        assert_eq!(
+            rows,
+            TABLE.len(),
+            "docs/input-rules.md has rows the table lacks"
+        );
+    }
+
+    #[test]
     fn the_table_names_each_field_once() {
         let mut names: Vec<_> = TABLE.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();

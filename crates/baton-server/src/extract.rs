@@ -287,13 +287,9 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
                 .map(|e| (key.clone(), e.to_string()))
         });
         match culprit {
-            Some((key, message)) if message.starts_with("unknown field") => bad(
-                &key,
-                format!(
-                    "unknown parameter {key}: {}",
-                    message.replace("field", "parameter")
-                ),
-            ),
+            Some((key, message)) if message.starts_with("unknown field") => {
+                bad(&key, message.replace("field", "parameter"))
+            }
             Some((key, message)) => bad(&key, format!("bad value of {key}: {message}")),
             None => ApiError::new("invalid_query", format!("bad query string: {err}")),
         }
