@@ -18,7 +18,8 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// Database URL or SQLite path.
     pub database: Option<String>,
-    /// Owner group for handoffs created without one.
+    /// Deprecated and ignored: the policy's routes choose the owner group
+    /// of a handoff created without one. Accepted so old files still load.
     pub default_group: Option<String>,
     /// Largest request body in bytes.
     pub body_limit: Option<usize>,
@@ -32,8 +33,6 @@ pub struct Config {
     pub listen: String,
     /// Database URL or SQLite path.
     pub database: String,
-    /// Owner group for handoffs created without one.
-    pub default_group: String,
     /// Largest request body in bytes.
     pub body_limit: usize,
     /// Policy file; the built-in default when absent.
@@ -45,7 +44,6 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("database", &redact(&self.database))
-            .field("default_group", &self.default_group)
             .field("body_limit", &self.body_limit)
             .field("policy", &self.policy)
             .finish()
@@ -79,6 +77,12 @@ impl Config {
             None if Path::new("baton.toml").exists() => read(Path::new("baton.toml"))?,
             None => FileConfig::default(),
         };
+        if let Some(group) = &file_config.default_group {
+            eprintln!(
+                "warning: default_group = {group:?} in the config is deprecated and ignored: \
+                 the policy's routes choose the owner group (a policy needs a default [[route]])"
+            );
+        }
         Ok(Self {
             listen: listen
                 .or(file_config.listen)
@@ -86,7 +90,6 @@ impl Config {
             database: database
                 .or(file_config.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.into()),
-            default_group: file_config.default_group.unwrap_or_else(|| "triage".into()),
             body_limit: file_config.body_limit.unwrap_or(1024 * 1024),
             policy: file_config.policy,
         })
@@ -110,9 +113,6 @@ listen = "127.0.0.1:8080"
 # several instances, e.g. "postgres://baton@db.internal/baton".
 database = "./baton.db"
 
-# Owner group of handoffs created without one.
-default_group = "triage"
-
 # Largest accepted request body, in bytes.
 body_limit = 1048576
 
@@ -135,6 +135,20 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:9");
         assert_eq!(c.database, "./baton.db");
         assert_eq!(c.body_limit, 1_048_576);
+    }
+
+    #[test]
+    fn the_old_default_group_key_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(
+            &path,
+            "default_group = 'Not A Label'\nlisten = '127.0.0.1:1'",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), None, None).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        assert!(!EXAMPLE.contains("default_group"));
     }
 
     #[test]

@@ -67,6 +67,11 @@ async fn tokens_are_created_listed_and_revoked() {
     assert!(!ok && err.contains("--groups"), "{err}");
     let (ok, _, err) = run(&db, &["token", "create", "--name", "cy", "--role", "boss"]).await;
     assert!(!ok && err.contains("--role"), "{err}");
+    // Token names have one character set: a ':' could spell another token's keys.
+    for name in ["bot:eu", "a b", ""] {
+        let (ok, _, err) = run(&db, &["token", "create", "--name", name, "--role", "agent"]).await;
+        assert!(!ok && err.contains("A-Z, a-z, 0-9"), "{name:?}: {err}");
+    }
     let (ok, out, _) = run(&db, &["token", "list", "--json"]).await;
     assert!(ok);
     let list: Value = serde_json::from_str(&out).unwrap();
@@ -96,7 +101,7 @@ async fn handoff_commands_work_a_handoff_end_to_end() {
     std::fs::write(
         &file,
         json!({
-            "workflow": "invoice-exception", "title": "price variance 4 %", "impact": "normal",
+            "workflow": "default", "title": "price variance 4 %", "impact": "normal",
             "reason": "policy_exception", "subject": {"source": "sap", "ref": "INV-9"},
         })
         .to_string(),

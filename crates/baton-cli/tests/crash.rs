@@ -47,7 +47,7 @@ async fn acknowledged_creates_survive_sigkill() {
             tokio::spawn(async move {
                 for i in 0.. {
                     let body = json!({
-                        "workflow": "crash-test", "title": "burst", "impact": "high",
+                        "workflow": "default", "title": "burst", "impact": "high",
                         "reason": "low_confidence", "subject": {"source": "test", "ref": format!("{c}-{i}")},
                     });
                     let sent = http.post(format!("{url}/v1/handoffs")).bearer_auth(&token).json(&body).send().await;

@@ -9,8 +9,9 @@ use crate::lifecycle::{AiOutputState, LifecycleState};
 use crate::receipt::ClosureReceipt;
 use crate::{DomainError, Label};
 
-/// Longest accepted free text (title, summary, note, message), in bytes.
-pub const MAX_TEXT: usize = 16 * 1024;
+/// Longest accepted free text (summary, note, message), in characters; every
+/// field's own limit is in [`crate::limits::TABLE`].
+pub const MAX_TEXT: usize = crate::limits::TEXT;
 /// Most transcript messages, links or suggested actions in one context packet.
 pub const MAX_ITEMS: usize = 500;
 
@@ -214,14 +215,15 @@ pub struct Handoff {
 impl NewHandoff {
     /// Validates the input and builds a `pending` handoff with the AI output `proposed`.
     ///
-    /// `default_group` is used when `owner_group` is absent.
+    /// `routed_group` (the group the policy's routes chose) is used when
+    /// `owner_group` is absent.
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming the first bad field.
     pub fn into_handoff(
         self,
         id: Uuid,
-        default_group: &str,
+        routed_group: &str,
         created_by: &str,
         now: Timestamp,
     ) -> Result<Handoff, DomainError> {
@@ -230,7 +232,7 @@ impl NewHandoff {
         let reason = Label::parse("reason", &self.reason)?;
         let owner_group = Label::parse(
             "owner_group",
-            self.owner_group.as_deref().unwrap_or(default_group),
+            self.owner_group.as_deref().unwrap_or(routed_group),
         )?;
         non_empty("title", &self.title)?;
         non_empty("subject.source", &self.subject.source)?;
@@ -290,15 +292,9 @@ pub(crate) fn non_empty(field: &str, value: &str) -> Result<(), DomainError> {
     bounded(field, value)
 }
 
-/// Refuses text over [`MAX_TEXT`] bytes.
+/// Refuses text holding U+0000 or longer than the field's row in [`crate::limits::TABLE`].
 pub(crate) fn bounded(field: &str, value: &str) -> Result<(), DomainError> {
-    if value.len() > MAX_TEXT {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {MAX_TEXT} bytes"),
-        ));
-    }
-    Ok(())
+    crate::limits::check(field, value)
 }
 
 fn check_url(field: &str, url: &str) -> Result<(), DomainError> {
@@ -327,12 +323,39 @@ fn check_context(context: &ContextPacket) -> Result<(), DomainError> {
         }
     }
     for (i, message) in context.messages.iter().enumerate() {
+        bounded(&format!("context.messages[{i}].role"), &message.role)?;
         bounded(&format!("context.messages[{i}].text"), &message.text)?;
     }
     for (i, link) in context.links.iter().enumerate() {
+        bounded(&format!("context.links[{i}].label"), &link.label)?;
         check_url(&format!("context.links[{i}].url"), &link.url)?;
     }
+    for (key, value) in &context.payload {
+        let path = format!("context.payload.{key}");
+        crate::limits::check_nul(&path, key)?;
+        crate::limits::check_json_nul(&path, value)?;
+    }
+    for (i, action) in context.suggested_actions.iter().enumerate() {
+        bounded(&format!("context.suggested_actions[{i}]"), action)?;
+    }
     if let Some(ai) = &context.ai_assessment {
+        for (field, value) in [
+            ("context.ai_assessment.model", &ai.model),
+            ("context.ai_assessment.workflow_path", &ai.workflow_path),
+        ] {
+            if let Some(value) = value {
+                bounded(field, value)?;
+            }
+        }
+        if ai.sources.len() > MAX_ITEMS {
+            return Err(DomainError::invalid(
+                "context.ai_assessment.sources",
+                format!("must hold at most {MAX_ITEMS} entries"),
+            ));
+        }
+        for (i, source) in ai.sources.iter().enumerate() {
+            bounded(&format!("context.ai_assessment.sources[{i}]"), source)?;
+        }
         if !(0.0..=1.0).contains(&ai.confidence) {
             return Err(DomainError::invalid(
                 "context.ai_assessment.confidence",

@@ -11,6 +11,7 @@ pub mod eventlog;
 pub mod handoff;
 pub mod label;
 pub mod lifecycle;
+pub mod limits;
 pub mod policy;
 pub mod receipt;
 pub mod report;

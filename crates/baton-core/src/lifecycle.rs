@@ -434,6 +434,11 @@ pub fn apply(
             if state != NeedsContext {
                 return Err(refuse(&Action::ProvideContext { payload }));
             }
+            for (key, value) in &payload {
+                let path = format!("payload.{key}");
+                crate::limits::check_nul(&path, key)?;
+                crate::limits::check_json_nul(&path, value)?;
+            }
             let fields: Vec<String> = payload.keys().cloned().collect();
             h.context.payload.extend(payload);
             h.missing_fields.clear();

@@ -95,6 +95,9 @@ impl ReceiptInput {
                 "a corrected resolution must say what changed against the ai proposal",
             ));
         }
+        if let Some(changes) = &self.changes {
+            crate::limits::check_json_nul("changes", changes)?;
+        }
         for (field, note) in [
             ("customer_note", &self.customer_note),
             ("internal_note", &self.internal_note),

@@ -32,7 +32,9 @@ impl ApiError {
     /// The status of each stable code; the single table of codes.
     pub fn code_status(code: &str) -> StatusCode {
         match code {
-            "bad_request" | "invalid_json" | "invalid_query" => StatusCode::BAD_REQUEST,
+            "bad_request" | "invalid_json" | "invalid_query" | "invalid_text" | "invalid_path" => {
+                StatusCode::BAD_REQUEST
+            }
             "unauthorized" => StatusCode::UNAUTHORIZED,
             "forbidden" => StatusCode::FORBIDDEN,
             "not_found" => StatusCode::NOT_FOUND,
@@ -41,6 +43,8 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+            "uri_too_long" => StatusCode::URI_TOO_LONG,
+            "headers_too_large" => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_field" | "idempotency_mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
             "unavailable" => StatusCode::SERVICE_UNAVAILABLE,

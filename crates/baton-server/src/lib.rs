@@ -12,6 +12,7 @@ pub mod policy;
 pub mod reports;
 mod router;
 mod state;
+mod strict_json;
 pub mod token;
 
 pub use clock::{Clock, FakeClock, SystemClock};

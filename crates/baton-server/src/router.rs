@@ -246,6 +246,9 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a handler panicked");
             axum::response::IntoResponse::into_response(ApiError::new("internal", "internal error"))
         }))
+        .layer(axum::middleware::from_fn(
+            crate::extract::limit_request_head,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count_requests,

@@ -10,8 +10,6 @@ use crate::{Clock, Metrics};
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Owner group of handoffs created without one.
-    pub default_group: String,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
 }
@@ -19,7 +17,6 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            default_group: "triage".into(),
             body_limit: 1024 * 1024,
         }
     }

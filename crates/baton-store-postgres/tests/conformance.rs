@@ -1,5 +1,6 @@
 //! The shared conformance suite on PostgreSQL, when `BATON_TEST_POSTGRES_URL`
-//! is set (CI sets it); each case gets a database of its own.
+//! is set (CI sets it; under `CI=true` its absence fails every test); each
+//! case gets a database of its own.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,8 +14,20 @@ use baton_store_postgres::PgStore;
 use futures::future::join_all;
 
 /// The URL of a fresh database on the test server, or `None` when none is configured.
+/// Under `CI=true` a missing `BATON_TEST_POSTGRES_URL` fails the test
+/// instead of skipping it: a CI run without PostgreSQL is red.
 async fn fresh_url() -> Option<String> {
-    let url = std::env::var("BATON_TEST_POSTGRES_URL").ok()?;
+    let Some(url) = std::env::var("BATON_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        let ci = std::env::var("CI").unwrap_or_default();
+        assert!(
+            !ci.eq_ignore_ascii_case("true"),
+            "CI=true but BATON_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI"
+        );
+        return None;
+    };
     let name = format!("baton_test_{}", uuid::Uuid::new_v4().simple());
     let admin = PgStore::admin_pool(&url)
         .await

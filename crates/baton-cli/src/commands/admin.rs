@@ -22,7 +22,8 @@ pub async fn store_for(
     Ok((config, store))
 }
 
-/// Creates a token and returns its secret.
+/// Creates a token and returns its secret. Every token is made here: the
+/// name follows [`baton_core::limits::check_token_name`].
 pub async fn create_token(
     store: &dyn Store,
     name: &str,
@@ -32,9 +33,8 @@ pub async fn create_token(
 ) -> anyhow::Result<String> {
     let role = Role::parse(role)
         .with_context(|| format!("--role {role:?}: use agent, reviewer, lead or admin"))?;
-    if name.trim().is_empty() || name.len() > 64 {
-        bail!("--name must be 1 to 64 characters");
-    }
+    // The one rule for token names, shared with `serve`'s first `admin` token.
+    baton_core::limits::check_token_name("--name", name)?;
     for group in &groups {
         Label::parse("--groups", group)?;
     }

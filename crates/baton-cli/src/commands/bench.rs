@@ -45,7 +45,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 let mut i = 0u64;
                 while Instant::now() < deadline {
                     let body = json!({
-                        "workflow": "bench", "title": "bench handoff", "impact": "normal",
+                        "workflow": "default", "title": "bench handoff", "impact": "normal",
                         "reason": "low_confidence",
                         "subject": {"source": "bench", "ref": format!("{c}-{i}")},
                         "context": {"summary": "load test", "payload": {"client": c, "n": i}},

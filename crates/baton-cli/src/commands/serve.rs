@@ -63,7 +63,6 @@ pub async fn run(
         store,
         Arc::new(SystemClock),
         ServerConfig {
-            default_group: config.default_group.clone(),
             body_limit: config.body_limit,
         },
     )

@@ -245,6 +245,9 @@ pub async fn act_on_handoff(
     let (action, claim_token, permission) =
         parse_action(&name, &raw, &caller).ok_or_else(unknown)??;
     caller.require(permission)?;
+    if let Some(token) = &claim_token {
+        baton_core::limits::check("claim_token", token)?;
+    }
     let uuid = parse_id(&id)?;
     if caller.role == Role::Agent {
         // Agents act only within their workflows; the workflow never changes.
@@ -255,6 +258,21 @@ pub async fn act_on_handoff(
     }
     if let Action::ProvideContext { payload } = &action {
         check_provided_context(&state, &caller, uuid, &id, payload).await?;
+    }
+    if let Action::Reassign { owner_group, .. }
+    | Action::Escalate {
+        owner_group: Some(owner_group),
+        ..
+    } = &action
+    {
+        // A misspelt group would strand the item where no reviewer looks.
+        let loaded = state.policy.current();
+        if loaded.policy.group(owner_group).is_none() {
+            return Err(super::handoffs::undeclared_group(
+                &loaded.policy,
+                owner_group,
+            ));
+        }
     }
     if let Action::Resolve(receipt) = &action {
         let loaded = state.policy.current();

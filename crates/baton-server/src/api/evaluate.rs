@@ -77,11 +77,20 @@ pub async fn evaluate_signal(
             field: e.field.clone().map(|f| format!("signal.{f}")),
             ..e
         })?;
-    if signal.conversation_id.trim().is_empty() || signal.conversation_id.len() > 255 {
+    if signal.conversation_id.trim().is_empty() {
         return Err(ApiError::invalid(
             "signal.conversation_id",
             "give the conversation or job id, 1 to 255 characters",
         ));
+    }
+    baton_core::limits::check("signal.conversation_id", &signal.conversation_id)?;
+    for (field, text) in [
+        ("signal.intent", &signal.intent),
+        ("signal.text", &signal.text),
+    ] {
+        if let Some(text) = text {
+            baton_core::limits::check(field, text)?;
+        }
     }
     if create && handoff.is_none() {
         return Err(ApiError::invalid(
@@ -149,9 +158,10 @@ pub async fn evaluate_signal(
             context: draft.context,
             callback_url: draft.callback_url,
         };
+        // Scoped by token id, like a create's Idempotency-Key.
         let key = format!(
             "{}:evaluate:{}:{}",
-            caller.name, signal.conversation_id, signal.turn
+            caller.id, signal.conversation_id, signal.turn
         );
         // The same turn sent again with another body is a mistake, not a retry.
         let idempotency = Idempotency {

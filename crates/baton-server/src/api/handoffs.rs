@@ -79,21 +79,26 @@ pub async fn create_with_policy(
     if let Some(group) = &new.owner_group
         && policy.group(group).is_none()
     {
-        return Err(ApiError::invalid(
-            "owner_group",
-            format!(
-                "{group} is not a declared owner group; use one of {}",
-                policy.group_names().join(", ")
-            ),
-        ));
+        return Err(undeclared_group(policy, group));
     }
-    let caller_group = new.owner_group.is_some();
-    let mut handoff = new.into_handoff(
-        Uuid::now_v7(),
-        &state.config.default_group,
-        &caller.name,
-        now,
-    )?;
+    if policy.workflow(&new.workflow).is_none() {
+        return Err(undeclared_workflow(policy, &new.workflow));
+    }
+    // Routing always names a group (a policy needs a default route); an
+    // owner group the caller names was checked above.
+    let route = match &new.owner_group {
+        Some(_) => None,
+        None => Some(policy.route(
+            &new.workflow,
+            &new.impact,
+            &new.reason,
+            new.tier.as_str(),
+            &new.title,
+            &serde_json::Value::Object(new.context.payload.clone()),
+        )),
+    };
+    let group = route.as_ref().map_or("", |r| r.group.as_str()).to_owned();
+    let mut handoff = new.into_handoff(Uuid::now_v7(), &group, &caller.name, now)?;
     if !policy.is_handoff_reason(handoff.reason.as_str()) {
         let codes: Vec<&str> = policy
             .handoff_reasons()
@@ -135,20 +140,7 @@ pub async fn create_with_policy(
             }
         }
     }
-    if caller_group {
-        handoff.route_rule = Some("caller".into());
-    } else {
-        let route = policy.route(
-            handoff.workflow.as_str(),
-            handoff.impact.as_str(),
-            handoff.reason.as_str(),
-            handoff.tier.as_str(),
-            &handoff.title,
-            &payload,
-        );
-        handoff.owner_group = baton_core::Label::parse("owner_group", &route.group)?;
-        handoff.route_rule = Some(route.rule);
-    }
+    handoff.route_rule = Some(route.map_or_else(|| "caller".to_owned(), |r| r.rule));
     if handoff.callback_url.is_none() {
         handoff.callback_url = policy
             .workflow(handoff.workflow.as_str())
@@ -168,6 +160,30 @@ pub async fn create_with_policy(
         state.metrics.handoff_created(&created.handoff);
     }
     Ok(created)
+}
+
+/// 422 naming `workflow`: it is not declared in the policy; lists the declared ones.
+pub fn undeclared_workflow(policy: &baton_core::policy::Policy, workflow: &str) -> ApiError {
+    ApiError::invalid(
+        "workflow",
+        format!(
+            "{workflow} is not a declared workflow; use one of {}",
+            policy.workflow_names().join(", ")
+        ),
+    )
+    .with_details(json!({ "declared": policy.workflow_names() }))
+}
+
+/// 422 naming `owner_group`: it is not declared in the policy; lists the declared ones.
+pub fn undeclared_group(policy: &baton_core::policy::Policy, group: &str) -> ApiError {
+    ApiError::invalid(
+        "owner_group",
+        format!(
+            "{group} is not a declared owner group; use one of {}",
+            policy.group_names().join(", ")
+        ),
+    )
+    .with_details(json!({ "declared": policy.group_names() }))
 }
 
 /// 422 naming the first contract violation, every one in `details`.
@@ -209,8 +225,9 @@ fn idempotency(
             .with_field("Idempotency-Key")
         })?;
     Ok(Some(Idempotency {
-        // Keys are scoped per token: two automations cannot collide.
-        key: format!("{}:{key}", caller.name),
+        // Keys are scoped by token id: two tokens cannot collide, whatever
+        // their names hold.
+        key: format!("{}:{key}", caller.id),
         body_hash: hex::encode(Sha256::digest(raw)),
     }))
 }

@@ -35,7 +35,9 @@ fn body_for(endpoint: &Endpoint) -> Option<Value> {
         "reopen" => json!({"reason": "again"}),
         "provide-context" => json!({"payload": {"po_number": "PO-1"}}),
         "evaluate" => json!({"signal": {"conversation_id": "c-1", "turn": 1, "confidence": 0.9}}),
-        "policy" => json!({"text": baton_core::policy::DEFAULT_POLICY}),
+        "policy" => {
+            json!({"text": format!("{}{}", baton_core::policy::DEFAULT_POLICY, crate::helpers::DECLARED)})
+        }
         other => panic!("no body for {other}: add one to the matrix"),
     })
 }

@@ -80,10 +80,32 @@ pub async fn spawn_app() -> TestApp {
     build(Arc::new(store), Some(dir)).await
 }
 
+/// `BATON_TEST_POSTGRES_URL`, or `None` when it is unset and the tests may
+/// skip PostgreSQL.
+///
+/// # Panics
+/// Under `CI=true` when it is unset: a CI run without PostgreSQL is red,
+/// never a row of PostgreSQL tests that passed without running.
+pub fn postgres_url() -> Option<String> {
+    postgres_url_from(
+        std::env::var("BATON_TEST_POSTGRES_URL").ok(),
+        std::env::var("CI").ok(),
+    )
+}
+
+/// [`postgres_url`] over given values of `BATON_TEST_POSTGRES_URL` and `CI`.
+pub fn postgres_url_from(url: Option<String>, ci: Option<String>) -> Option<String> {
+    let url = url.filter(|u| !u.is_empty());
+    if url.is_none() && ci.is_some_and(|ci| ci.eq_ignore_ascii_case("true")) {
+        panic!("CI=true but BATON_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI");
+    }
+    url
+}
+
 /// An app over a fresh PostgreSQL database, or `None` when
-/// `BATON_TEST_POSTGRES_URL` is not set.
+/// `BATON_TEST_POSTGRES_URL` is not set (a panic under `CI=true`).
 pub async fn spawn_pg_app() -> Option<TestApp> {
-    let url = std::env::var("BATON_TEST_POSTGRES_URL").ok()?;
+    let url = postgres_url()?;
     let name = format!("baton_test_{}", Uuid::new_v4().simple());
     let admin = PgStore::admin_pool(&url)
         .await
@@ -99,6 +121,21 @@ pub async fn spawn_pg_app() -> Option<TestApp> {
         .expect("open test database");
     Some(build(Arc::new(store), None).await)
 }
+
+/// What the tests add to the built-in default policy: the workflows and the
+/// second owner group they use (workflows and groups must be declared).
+pub const DECLARED: &str = r#"
+[[group]]
+name = "billing"
+
+[[workflow]]
+name = "support-chat"
+default_group = "triage"
+
+[[workflow]]
+name = "email"
+default_group = "triage"
+"#;
 
 async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
     let clock = FakeClock::new(start());
@@ -131,11 +168,7 @@ async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
     for record in &tokens {
         store.insert_token(record).await.expect("insert token");
     }
-    // The built-in default policy plus the second owner group the tests use.
-    let text = format!(
-        "{}\n[[group]]\nname = \"billing\"\n",
-        baton_core::policy::DEFAULT_POLICY
-    );
+    let text = format!("{}{DECLARED}", baton_core::policy::DEFAULT_POLICY);
     let policy = baton_core::policy::Policy::build(&text, &|_: &str| Err("no files".into()))
         .expect("the test policy builds");
     let state = AppState::new(store, Arc::new(clock.clone()), ServerConfig::default())
@@ -150,7 +183,7 @@ async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
 
 /// Generates, for each named `async fn(TestApp)`, a module with a `sqlite`
 /// and a `postgres` test; the PostgreSQL one returns at once unless
-/// `BATON_TEST_POSTGRES_URL` is set.
+/// `BATON_TEST_POSTGRES_URL` is set, and fails under `CI=true` without it.
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
         $(

@@ -85,7 +85,8 @@ async fn the_default_policy_routes_and_times_every_handoff() {
     let app = spawn_app().await;
     let created = app.create(AGENT, new_handoff("critical", "fraud")).await;
     assert_eq!(created["owner_group"], "triage");
-    assert_eq!(created["route_rule"], "default");
+    // A declared workflow routes to its default group under the default route.
+    assert_eq!(created["route_rule"], "default (workflow default)");
     assert_eq!(created["accept_by"], "2026-01-05T09:15:00Z");
     assert_eq!(created["resolve_by"], "2026-01-05T13:00:00Z");
     let policy = app.get_ok(LEAD, "/v1/policy").await;
