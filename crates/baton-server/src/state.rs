@@ -14,6 +14,9 @@ pub struct ServerConfig {
     pub default_group: String,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long an evaluate turn waits for the conversation's earlier turns
+    /// to be evaluated (docs/policy-activation.md).
+    pub evaluate_order_wait: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -21,6 +24,7 @@ impl Default for ServerConfig {
         Self {
             default_group: "triage".into(),
             body_limit: 1024 * 1024,
+            evaluate_order_wait: std::time::Duration::from_secs(1),
         }
     }
 }

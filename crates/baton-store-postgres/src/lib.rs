@@ -5,6 +5,7 @@
 //! `FOR UPDATE SKIP LOCKED`, so of concurrent claims on one item exactly one wins.
 
 mod backend;
+mod listen;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! `GET /v1/policy` (the active policy and its version, earlier versions) and
-//! `PUT /v1/policy` (reload without downtime, only when the text checks clean).
+//! `PUT /v1/policy` (activate a new version for every instance, without
+//! downtime, only when the text checks clean).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::extract::{ApiJson, Caller};
-use crate::policy::ReloadError;
+use crate::policy::{Activation, ReloadError};
 use crate::{ApiError, AppState};
 
 /// `GET /v1/policy`: version, text, and every version kept for replay.
@@ -45,8 +46,10 @@ pub struct PutPolicy {
     text: String,
 }
 
-/// `PUT /v1/policy`: replaces the active policy if the text builds clean;
-/// otherwise 422 with every problem in `details` and the old policy stays.
+/// `PUT /v1/policy`: activates the text, for every instance on the
+/// database, if it builds clean (a `policy_activated` event names the
+/// caller); otherwise 422 with every problem in `details` and the old
+/// policy stays.
 pub async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,15 +62,24 @@ pub async fn put_policy(
             "{path}: contracts sent over the API must be inline tables"
         ))
     };
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let keep = |version: String, text: String| async move {
-        store.save_policy_version(&version, &text, now).await
+    let who = Activation {
+        actor: caller.name.clone(),
+        source: "api".into(),
+        now: state.clock.now(),
     };
-    match state.policy.reload(&text, &no_files, keep).await {
-        Ok(loaded) => {
-            tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy reloaded");
-            Ok(Json(json!({ "version": loaded.policy.version })).into_response())
+    match state
+        .policy
+        .activate(state.store.as_ref(), &text, &no_files, who)
+        .await
+    {
+        Ok((loaded, activated)) => {
+            tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy activated");
+            Ok(Json(json!({
+                "version": loaded.policy.version,
+                "previous": activated.previous,
+                "changed": activated.event.is_some(),
+            }))
+            .into_response())
         }
         Err(ReloadError::Store(e)) => Err(e.into()),
         Err(ReloadError::Invalid(errors)) => {

@@ -6,8 +6,10 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod evaluate_order;
 mod events;
 mod idempotency;
+mod instances;
 mod lifecycle;
 mod metrics;
 mod openapi;
