@@ -139,12 +139,13 @@ async fn a_policy_put_on_one_instance_is_active_on_every_instance_and_after_rest
 #[tokio::test]
 async fn a_policy_put_on_sqlite_is_active_after_reopening_the_store() {
     let app = spawn_app().await;
-    let new = put_policy(&app, &rerouted(&app)).await["version"]
+    let text = rerouted(&app);
+    let new = put_policy(&app, &text).await["version"]
         .as_str()
         .unwrap()
         .to_owned();
     // The same text again changes nothing and writes no event.
-    let again = put_policy(&app, &rerouted(&app)).await;
+    let again = put_policy(&app, &text).await;
     assert_eq!(again["changed"], false);
     let dir = app.into_dir().expect("a SQLite app");
     let path = dir.path().join("baton.db");
