@@ -206,7 +206,7 @@ async fn reload_on_hangup(state: AppState, path: PathBuf) {
                 .await
             {
                 Ok((loaded, _)) => {
-                    tracing::info!(version = %loaded.policy.version, "policy activated on SIGHUP");
+                    tracing::info!(version = %loaded.policy.version, "policy reloaded on SIGHUP and activated for every instance");
                 }
                 Err(ReloadError::Store(e)) => {
                     tracing::error!(error = %e, "cannot activate the policy version; keeping the active one");
