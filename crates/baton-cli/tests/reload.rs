@@ -137,7 +137,11 @@ async fn sighup_reloads_a_clean_policy_and_keeps_the_active_one_otherwise() {
     // A restart without --policy serves the version active in the database.
     let (mut child, url) = common::serve(&db).await;
     assert_eq!(version(&http, &url, &token).await, second);
-    assert_eq!(activations(&http, &url, &token).await, 2, "start-up and SIGHUP");
+    assert_eq!(
+        activations(&http, &url, &token).await,
+        2,
+        "start-up and SIGHUP"
+    );
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     // Starting with the file that is already active activates nothing new.
@@ -157,7 +161,11 @@ async fn sighup_reloads_a_clean_policy_and_keeps_the_active_one_otherwise() {
         }
     };
     assert_eq!(version(&http, &url, &token).await, second);
-    assert_eq!(activations(&http, &url, &token).await, 2, "an unchanged file adds no event");
+    assert_eq!(
+        activations(&http, &url, &token).await,
+        2,
+        "an unchanged file adds no event"
+    );
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 }

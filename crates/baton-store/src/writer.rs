@@ -214,9 +214,9 @@ async fn batch(
             Command::Create(cmd) => create(tx, &mut head, cmd).await.map(Outcome::Created),
             Command::Act(cmd) => act(tx, &mut head, cmd).await.map(Outcome::Acted),
             Command::Import(cmd) => import(tx, &mut head, cmd).await.map(Outcome::Created),
-            Command::ActivatePolicy(cmd) => activate(tx, &mut head, cmd)
-                .await
-                .map(Outcome::Activated),
+            Command::ActivatePolicy(cmd) => {
+                activate(tx, &mut head, cmd).await.map(Outcome::Activated)
+            }
         };
         match result {
             Err(err @ StoreError::Backend(_)) => {

@@ -150,12 +150,23 @@ async fn active_policy(
                     )
                 })?;
                 let handle = PolicyHandle::with_files(loaded.policy, loaded.text, loaded.files);
-                return Ok((handle, format!("active in the database (activated by {by})")));
+                return Ok((
+                    handle,
+                    format!("active in the database (activated by {by})"),
+                ));
             }
             if demo {
-                (super::demo::policy()?, "it-incidents (demo)".into(), "serve")
+                (
+                    super::demo::policy()?,
+                    "it-incidents (demo)".into(),
+                    "serve",
+                )
             } else {
-                (PolicyHandle::default_policy(), "built-in default".into(), "serve")
+                (
+                    PolicyHandle::default_policy(),
+                    "built-in default".into(),
+                    "serve",
+                )
             }
         }
     };

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::handoffs::create_with_policy;
 use self::order::{Plan, StreakState, next_state, plan};
+use super::handoffs::create_with_policy;
 use super::view::HandoffView;
 use crate::extract::{ApiJson, Caller};
 use crate::policy::LoadedPolicy;

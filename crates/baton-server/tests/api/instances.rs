@@ -102,7 +102,10 @@ async fn a_policy_put_on_one_instance_is_active_on_every_instance_and_after_rest
     let on_a = owner_group_of_create(&a).await;
     let on_b = owner_group_of_create(&b).await;
     assert_eq!(on_a, ("billing".to_owned(), new.clone()));
-    assert_eq!(on_b, on_a, "both instances route the same create the same way");
+    assert_eq!(
+        on_b, on_a,
+        "both instances route the same create the same way"
+    );
 
     // The activation is in the hash chain, on the system stream, naming who.
     let events = a.state.store.events_after(0, 100).await.unwrap();
@@ -150,10 +153,21 @@ async fn a_policy_put_on_sqlite_is_active_after_reopening_the_store() {
     let dir = app.into_dir().expect("a SQLite app");
     let path = dir.path().join("baton.db");
     let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    let active = store.active_policy().await.unwrap().expect("an active version");
-    assert_eq!((active.version.as_str(), active.activated_by.as_str()), (new.as_str(), "admin"));
+    let active = store
+        .active_policy()
+        .await
+        .unwrap()
+        .expect("an active version");
+    assert_eq!(
+        (active.version.as_str(), active.activated_by.as_str()),
+        (new.as_str(), "admin")
+    );
     let app = app_over(Arc::new(store), Some(dir)).await;
-    assert_ne!(version(&app).await, new, "the test app starts on its own policy");
+    assert_ne!(
+        version(&app).await,
+        new,
+        "the test app starts on its own policy"
+    );
     let _watcher = spawn_policy_watcher(&app.state, Duration::from_millis(10));
     let mut every = tokio::time::interval(Duration::from_millis(20));
     tokio::time::timeout(Duration::from_secs(1), async {

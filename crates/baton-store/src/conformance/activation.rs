@@ -110,7 +110,10 @@ pub async fn concurrent_streak_steps_run_one_after_another(store: Arc<dyn Store>
     for task in tasks {
         assert!(task.await.unwrap());
     }
-    assert_eq!(store.load_streaks("c1").await.unwrap().as_deref(), Some("16"));
+    assert_eq!(
+        store.load_streaks("c1").await.unwrap().as_deref(),
+        Some("16")
+    );
     let saved = store
         .evaluate_streaks("c2", at(2), &mut |kept| {
             assert_eq!(kept, None);
