@@ -152,7 +152,10 @@ impl PolicyHandle {
         if stored.version == self.current().policy.version {
             return Ok(None);
         }
-        let loaded = Arc::new(build_stored(stored).map_err(SyncError::Invalid)?);
+        let version = stored.version.clone();
+        let loaded = Arc::new(
+            build_stored(stored).map_err(|errors| SyncError::Invalid { version, errors })?,
+        );
         self.set(loaded.clone());
         Ok(Some(loaded))
     }
@@ -215,6 +218,11 @@ pub enum ReloadError {
 pub enum SyncError {
     /// The store did not answer.
     Store(StoreError),
-    /// The stored text does not build here.
-    Invalid(Vec<PolicyError>),
+    /// The stored version does not build here.
+    Invalid {
+        /// The version active in the database.
+        version: String,
+        /// Its build errors.
+        errors: Vec<PolicyError>,
+    },
 }

@@ -45,6 +45,8 @@ async fn run(store: Arc<dyn Store>, handle: Arc<PolicyHandle>, poll: Duration) {
     };
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A version that does not build here is reported once, not every tick.
+    let mut refused: Option<String> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -63,12 +65,16 @@ async fn run(store: Arc<dyn Store>, handle: Arc<PolicyHandle>, poll: Duration) {
             Err(SyncError::Store(err)) => {
                 tracing::warn!(error = %err, "cannot read the active policy; keeping this one");
             }
-            Err(SyncError::Invalid(errors)) => {
-                tracing::error!(
-                    count = errors.len(),
-                    first = ?errors.first().map(|e| &e.message),
-                    "the policy active in the database does not build here; keeping this one"
-                );
+            Err(SyncError::Invalid { version, errors }) => {
+                if refused.as_ref() != Some(&version) {
+                    tracing::error!(
+                        %version,
+                        count = errors.len(),
+                        first = ?errors.first().map(|e| &e.message),
+                        "the policy active in the database does not build here; keeping this one"
+                    );
+                    refused = Some(version);
+                }
             }
         }
     }

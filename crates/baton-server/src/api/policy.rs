@@ -13,7 +13,8 @@ use crate::extract::{ApiJson, Caller};
 use crate::policy::{Activation, ReloadError};
 use crate::{ApiError, AppState};
 
-/// `GET /v1/policy`: version, text, and every version kept for replay.
+/// `GET /v1/policy`: version, text, when and by whom it was activated, and
+/// every version kept for replay.
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -27,6 +28,14 @@ pub async fn get_policy(
         .into_iter()
         .map(|(version, _, loaded_at)| json!({ "version": version, "first_loaded_at": loaded_at }))
         .collect();
+    // When and by whom this version was activated, once the database says
+    // it is the active one (the watcher catches up within a second).
+    let activated = state
+        .store
+        .active_policy()
+        .await?
+        .filter(|a| a.version == loaded.policy.version)
+        .map(|a| json!({ "at": a.activated_at, "by": a.activated_by }));
     Ok(Json(json!({
         "version": loaded.policy.version,
         "text": loaded.text,
@@ -34,6 +43,7 @@ pub async fn get_policy(
         "impacts": loaded.policy.impact_names(),
         "handoff_reasons": loaded.policy.handoff_reasons(),
         "versions": versions,
+        "activated": activated,
     }))
     .into_response())
 }

@@ -135,6 +135,10 @@ async fn a_policy_put_on_one_instance_is_active_on_every_instance_and_after_rest
             .await
             .expect("the active version builds");
         assert_eq!(version(app).await, new, "still active after a restart");
+        let (_, policy) = app
+            .request(Method::GET, "/v1/policy", Some(ADMIN), None)
+            .await;
+        assert_eq!(policy["activated"]["by"], "admin", "{policy}");
         assert_eq!(owner_group_of_create(app).await.0, "billing");
     }
 }
