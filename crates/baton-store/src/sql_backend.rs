@@ -11,8 +11,9 @@
 /// Expands, in a backend crate that depends on `sqlx`, `async-trait`,
 /// `baton-core`, `jiff` and `uuid`, to:
 /// - `fn map_err(sqlx::Error) -> StoreError` (unique violations → `Duplicate`);
-/// - `impl Store for $store` (which must have `pool: sqlx::Pool<$db>` and
-///   `writer: Writer` fields);
+/// - `impl Store for $store` (which must have `pool: sqlx::Pool<$db>`,
+///   `writer: Writer` and `streaks: sqlx::Pool<$db>` fields, the last for
+///   evaluate's streak transactions);
 /// - `pub(crate) struct $tx` implementing `WriteTx` over a pooled connection.
 ///
 /// `begin` starts the write transaction, `lock_head` selects
@@ -299,37 +300,30 @@ macro_rules! sql_backend {
                 at: Timestamp,
                 step: &mut (dyn for<'c> FnMut(Option<&'c str>) -> $crate::StreakStep + Send),
             ) -> Result<bool, StoreError> {
-                let mut conn = self.pool.acquire().await.map_err(map_err)?;
-                sqlx::query($begin).execute(&mut *conn).await.map_err(map_err)?;
-                let result: Result<bool, StoreError> = async {
-                    let row = sqlx::query(sql::LOCK_STREAKS)
-                        .bind(conversation_id)
-                        .bind(micros(at))
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(map_err)?;
-                    let counts: String = row.try_get(0).map_err(map_err)?;
-                    let $crate::StreakStep::Save(next) = step((!counts.is_empty()).then_some(counts.as_str())) else {
-                        return Ok(false);
-                    };
-                    sqlx::query(sql::SAVE_STREAKS)
-                        .bind(conversation_id)
-                        .bind(next)
-                        .bind(micros(at))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(map_err)?;
-                    sqlx::query("COMMIT").execute(&mut *conn).await.map_err(map_err)?;
-                    Ok(true)
-                }
-                .await;
-                if !matches!(result, Ok(true))
-                    && let Err(err) = sqlx::query("ROLLBACK").execute(&mut *conn).await
-                {
-                    tracing::warn!(error = %err, "rollback failed; dropping the connection");
-                    conn.close_on_drop();
-                }
-                result
+                // A sqlx transaction: if this future is dropped half way (a
+                // client gone), the rollback still runs before the connection
+                // is used again.
+                let mut tx = self.streaks.begin_with($begin).await.map_err(map_err)?;
+                let row = sqlx::query(sql::LOCK_STREAKS)
+                    .bind(conversation_id)
+                    .bind(micros(at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                let counts: String = row.try_get(0).map_err(map_err)?;
+                let $crate::StreakStep::Save(next) = step((!counts.is_empty()).then_some(counts.as_str())) else {
+                    tx.rollback().await.map_err(map_err)?;
+                    return Ok(false);
+                };
+                sqlx::query(sql::SAVE_STREAKS)
+                    .bind(conversation_id)
+                    .bind(next)
+                    .bind(micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
             }
 
             $($($extra)*)?
