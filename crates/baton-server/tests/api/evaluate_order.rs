@@ -17,7 +17,7 @@ const CHAT: &str = include_str!("../../../../examples/policies/support-chat.toml
 
 /// The support-chat policy without sampling, so a turn's answer depends on
 /// its streak alone.
-async fn load_chat(app: &TestApp) -> String {
+pub(crate) async fn load_chat(app: &TestApp) -> String {
     let text = CHAT.replace("rate = 0.02", "rate = 0.0");
     let (status, json) = app
         .request(
@@ -32,12 +32,12 @@ async fn load_chat(app: &TestApp) -> String {
 }
 
 /// An unsure turn: low confidence on an intent the streak trigger counts.
-fn unsure(conversation: &str, turn: u32) -> Value {
+pub(crate) fn unsure(conversation: &str, turn: u32) -> Value {
     json!({"signal": {"conversation_id": conversation, "turn": turn,
                       "intent": "card_lost", "confidence": 0.5}})
 }
 
-async fn evaluate(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn evaluate(app: &TestApp, body: Value) -> Value {
     let (status, json) = app
         .request(Method::POST, "/v1/evaluate", Some(AGENT), Some(body))
         .await;

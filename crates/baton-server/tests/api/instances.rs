@@ -13,6 +13,9 @@ use baton_store_postgres::PgStore;
 use baton_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
+use baton_server::ServerConfig;
+
+use crate::evaluate_order::{evaluate, load_chat, unsure};
 use crate::helpers::{ADMIN, AGENT, TestApp, app_over, new_handoff, pg_database, spawn_app};
 
 /// The app's policy with a first route sending `high` impact to `billing`.
@@ -192,4 +195,46 @@ async fn a_policy_put_on_sqlite_is_active_after_reopening_the_store() {
         .filter(|e| e.kind == EventKind::PolicyActivated)
         .count();
     assert_eq!(activations, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turns_of_one_conversation_sent_to_two_instances_are_evaluated_in_order() {
+    let Some(url) = pg_database().await else {
+        eprintln!("skipped: BATON_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (a, _watch_a) = pg_instance(&url).await;
+    let (b, _watch_b) = pg_instance(&url).await;
+    let version = load_chat(&a).await;
+    let mut every = tokio::time::interval(Duration::from_millis(20));
+    tokio::time::timeout(Duration::from_secs(1), async {
+        while self::version(&b).await != version {
+            every.tick().await;
+        }
+    })
+    .await
+    .expect("B adopts the chat policy");
+    let wide = ServerConfig {
+        evaluate_order_wait: Duration::from_secs(10),
+        ..ServerConfig::default()
+    };
+    let (a, b) = (
+        Arc::new(a.with_config(wide.clone())),
+        Arc::new(b.with_config(wide)),
+    );
+    let mut pairs = Vec::new();
+    for i in 0..50 {
+        let conversation = format!("split-{i}");
+        let (to_a, to_b) = (a.clone(), b.clone());
+        let (one, two) = (unsure(&conversation, 1), unsure(&conversation, 2));
+        // Turn 1 to A, turn 2 to B, both at once.
+        let one = tokio::spawn(async move { evaluate(&to_a, one).await });
+        let two = tokio::spawn(async move { evaluate(&to_b, two).await });
+        pairs.push((conversation, one, two));
+    }
+    for (conversation, one, two) in pairs {
+        let (one, two) = (one.await.unwrap(), two.await.unwrap());
+        assert_eq!(one["action"], "proceed", "{conversation}: {one}");
+        assert_eq!(two["action"], "handoff", "{conversation}: {two}");
+    }
 }
