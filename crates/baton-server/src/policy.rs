@@ -98,7 +98,7 @@ impl PolicyHandle {
         let loaded = Arc::new(build_recording(text, loader).map_err(ReloadError::Invalid)?);
         let _one_at_a_time = self.switching.lock().await;
         let activated = self
-            .activate_loaded(store, &loaded, who)
+            .activate_loaded(store, &loaded, who, false)
             .await
             .map_err(ReloadError::Store)?;
         self.set(loaded.clone());
@@ -116,7 +116,31 @@ impl PolicyHandle {
         who: Activation,
     ) -> Result<Activated, StoreError> {
         let _one_at_a_time = self.switching.lock().await;
-        self.activate_loaded(store, &self.current(), who).await
+        self.activate_loaded(store, &self.current(), who, false)
+            .await
+    }
+
+    /// Activates the policy this handle holds only if the database has no
+    /// active version (a first start-up's default); if another instance
+    /// activated one meanwhile, adopts that one instead.
+    ///
+    /// # Errors
+    /// The store's, or the stored version's build errors.
+    pub async fn activate_if_none(
+        &self,
+        store: &dyn Store,
+        who: Activation,
+    ) -> Result<(), SyncError> {
+        let activated = {
+            let _one_at_a_time = self.switching.lock().await;
+            self.activate_loaded(store, &self.current(), who, true)
+                .await
+                .map_err(SyncError::Store)?
+        };
+        if activated.event.is_none() {
+            self.sync(store).await?;
+        }
+        Ok(())
     }
 
     async fn activate_loaded(
@@ -124,6 +148,7 @@ impl PolicyHandle {
         store: &dyn Store,
         loaded: &LoadedPolicy,
         who: Activation,
+        only_if_none_active: bool,
     ) -> Result<Activated, StoreError> {
         store
             .activate_policy(ActivatePolicy {
@@ -133,6 +158,7 @@ impl PolicyHandle {
                 actor: who.actor,
                 source: who.source,
                 now: who.now,
+                only_if_none_active,
             })
             .await
     }

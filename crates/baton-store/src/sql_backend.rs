@@ -534,7 +534,9 @@ macro_rules! sql_backend {
                     .map_err(map_err)?
                     .map(|r| r.try_get(0).map_err(map_err))
                     .transpose()?;
-                if previous.as_deref() == Some(cmd.version.as_str()) {
+                if previous.as_deref() == Some(cmd.version.as_str())
+                    || (cmd.only_if_none_active && previous.is_some())
+                {
                     return Ok(None);
                 }
                 sqlx::query(sql::SET_ACTIVE_POLICY)

@@ -99,6 +99,10 @@ pub struct ActivatePolicy {
     pub source: String,
     /// When, to the microsecond.
     pub now: Timestamp,
+    /// Activate only if no version is active yet (a first start-up's
+    /// default must not override a version another instance activated
+    /// meanwhile); otherwise nothing changes.
+    pub only_if_none_active: bool,
 }
 
 /// The result of [`Store::activate_policy`].
@@ -106,8 +110,9 @@ pub struct ActivatePolicy {
 pub struct Activated {
     /// The version active before (`None` in an empty database).
     pub previous: Option<String>,
-    /// The `policy_activated` event appended, or `None` when the version was
-    /// already the active one (nothing was written).
+    /// The `policy_activated` event appended, or `None` when nothing was
+    /// written (the version was already active, or another one was and
+    /// `only_if_none_active` was set).
     pub event: Option<Event>,
 }
 

@@ -175,10 +175,18 @@ async fn active_policy(
         source: source.into(),
         now: baton_server::Clock::now(&SystemClock),
     };
-    handle
-        .activate_current(store, who)
-        .await
-        .context("cannot activate the policy")?;
+    if file.is_some() {
+        handle
+            .activate_current(store, who)
+            .await
+            .context("cannot activate the policy")?;
+    } else {
+        // An empty database: unless another instance got there first.
+        handle
+            .activate_if_none(store, who)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot activate the policy: {e:?}"))?;
+    }
     Ok((handle, origin))
 }
 

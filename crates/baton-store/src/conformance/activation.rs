@@ -17,6 +17,7 @@ fn activation(version: &str, actor: &str, secs: i64) -> ActivatePolicy {
         actor: actor.into(),
         source: "api".into(),
         now: at(secs),
+        only_if_none_active: false,
     }
 }
 
@@ -89,6 +90,17 @@ pub async fn policy_activation_is_kept_and_chained(store: Arc<dyn Store>) {
     assert_eq!(back.event.map(|e| e.seq), Some(3));
     let versions = store.policy_versions().await.unwrap();
     assert_eq!(versions.len(), 2);
+    // A start-up default never overrides an active version.
+    let default = store
+        .activate_policy(ActivatePolicy {
+            only_if_none_active: true,
+            ..activation("default", "serve", 6)
+        })
+        .await
+        .unwrap();
+    assert!(default.event.is_none());
+    let active = store.active_policy().await.unwrap().expect("active");
+    assert_eq!(active.version, "v1");
 }
 
 /// Concurrent read-modify-write steps on one conversation run one after the
