@@ -25,6 +25,9 @@ pub struct FileConfig {
     pub body_limit: Option<usize>,
     /// Policy file; the built-in default when absent.
     pub policy: Option<std::path::PathBuf>,
+    /// How long an evaluate turn waits for its conversation's earlier
+    /// turns, in milliseconds (default 1000).
+    pub evaluate_order_wait_ms: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -37,6 +40,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Policy file; the built-in default when absent.
     pub policy: Option<std::path::PathBuf>,
+    /// How long an evaluate turn waits for its conversation's earlier turns.
+    pub evaluate_order_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -46,6 +51,7 @@ impl std::fmt::Debug for Config {
             .field("database", &redact(&self.database))
             .field("body_limit", &self.body_limit)
             .field("policy", &self.policy)
+            .field("evaluate_order_wait", &self.evaluate_order_wait)
             .finish()
     }
 }
@@ -92,6 +98,9 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_DATABASE.into()),
             body_limit: file_config.body_limit.unwrap_or(1024 * 1024),
             policy: file_config.policy,
+            evaluate_order_wait: std::time::Duration::from_millis(
+                file_config.evaluate_order_wait_ms.unwrap_or(1000),
+            ),
         })
     }
 }
@@ -120,6 +129,10 @@ body_limit = 1048576
 # Without one Baton uses its built-in default. `baton policy check FILE`
 # checks a file; SIGHUP reloads it without downtime.
 # policy = "policy.toml"
+
+# How long POST /v1/evaluate waits for a conversation's earlier turns when
+# turns arrive out of order, in milliseconds (docs/policy-activation.md).
+evaluate_order_wait_ms = 1000
 "#;
 
 #[cfg(test)]

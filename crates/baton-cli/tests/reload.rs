@@ -133,4 +133,58 @@ async fn sighup_reloads_a_clean_policy_and_keeps_the_active_one_otherwise() {
     assert_eq!(kept["versions"].as_array().unwrap().len(), 2);
     child.start_kill().unwrap();
     child.wait().await.unwrap();
+
+    // A restart without --policy serves the version active in the database.
+    let (mut child, url) = common::serve(&db).await;
+    assert_eq!(version(&http, &url, &token).await, second);
+    assert_eq!(
+        activations(&http, &url, &token).await,
+        2,
+        "start-up and SIGHUP"
+    );
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    // Starting with the file that is already active activates nothing new.
+    std::fs::write(&policy, example("invoice-exceptions")).unwrap();
+    let mut child = baton(&db)
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy"])
+        .arg(&policy)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = out.next_line().await.unwrap().expect("server output");
+        if let Some(rest) = line.strip_prefix("Baton listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert_eq!(version(&http, &url, &token).await, second);
+    assert_eq!(
+        activations(&http, &url, &token).await,
+        2,
+        "an unchanged file adds no event"
+    );
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
+
+/// How many `policy_activated` events the log holds.
+async fn activations(http: &reqwest::Client, url: &str, token: &str) -> usize {
+    let feed: serde_json::Value = http
+        .get(format!("{url}/v1/events?limit=1000"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "policy_activated")
+        .count()
 }

@@ -36,11 +36,19 @@ pub enum EventKind {
     Reopened,
     /// The payload fields its workflow's contract requires arrived.
     ContextReceived,
+    /// A policy version became the active one. Belongs to no handoff: it is
+    /// on the system stream [`SYSTEM_STREAM`] (the nil id) with its own seq;
+    /// data is `{"version", "previous", "source"}`.
+    PolicyActivated,
 }
+
+/// The `handoff_id` of events that belong to no handoff (policy activations):
+/// the nil UUID, with its own `seq` counting from 1.
+pub const SYSTEM_STREAM: Uuid = Uuid::nil();
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Created,
         Self::Claimed,
         Self::Released,
@@ -54,6 +62,7 @@ impl EventKind {
         Self::Closed,
         Self::Reopened,
         Self::ContextReceived,
+        Self::PolicyActivated,
     ];
 
     /// The wire name, e.g. `info_requested`.
@@ -72,6 +81,7 @@ impl EventKind {
             Self::Closed => "closed",
             Self::Reopened => "reopened",
             Self::ContextReceived => "context_received",
+            Self::PolicyActivated => "policy_activated",
         }
     }
 

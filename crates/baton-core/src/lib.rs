@@ -20,7 +20,7 @@ pub mod views;
 pub use auth::{Permission, Role};
 pub use chain::{ChainHead, ChainVerdict, GENESIS_HASH, verify_chain};
 pub use error::DomainError;
-pub use event::{Event, EventKind, NewEvent};
+pub use event::{Event, EventKind, NewEvent, SYSTEM_STREAM};
 pub use handoff::{AiAssessment, ContextPacket, Handoff, Link, Message, NewHandoff, Subject, Tier};
 pub use label::Label;
 pub use lifecycle::{

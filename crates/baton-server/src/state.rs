@@ -12,12 +12,16 @@ use crate::{Clock, Metrics};
 pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long an evaluate turn waits for the conversation's earlier turns
+    /// to be evaluated (docs/policy-activation.md).
+    pub evaluate_order_wait: std::time::Duration,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             body_limit: 1024 * 1024,
+            evaluate_order_wait: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -16,4 +16,24 @@ baton_store::sql_backend! {
     update: "WITH target AS (SELECT id FROM handoffs WHERE id = $8 AND state = $9 FOR UPDATE SKIP LOCKED) \
              UPDATE handoffs h SET owner_group = $1, state = $2, assignee = $3, updated_us = $4, \
              claim_token = $5, last_seq = $6, doc = $7 FROM target WHERE h.id = target.id",
+    extra: {
+        async fn notify_policy(&self, version: &str) -> Result<(), StoreError> {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(baton_store::POLICY_CHANNEL)
+                .bind(version)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        }
+
+        async fn policy_notifications(
+            &self,
+        ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+            crate::listen::policy_notifications(&self.pool)
+                .await
+                .map(Some)
+                .map_err(map_err)
+        }
+    },
 }

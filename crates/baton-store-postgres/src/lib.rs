@@ -5,6 +5,7 @@
 //! `FOR UPDATE SKIP LOCKED`, so of concurrent claims on one item exactly one wins.
 
 mod backend;
+mod listen;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,6 +20,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PgStore {
     pool: PgPool,
     writer: Writer,
+    /// Evaluate's streak transactions use the common pool: they lock only
+    /// their conversation's row.
+    streaks: PgPool,
 }
 
 impl PgStore {
@@ -40,7 +44,11 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::backend(format!("cannot migrate: {e}")))?;
         let writer = Writer::spawn(backend::PgWriteTx::new(pool.clone()));
-        Ok(Self { pool, writer })
+        Ok(Self {
+            streaks: pool.clone(),
+            pool,
+            writer,
+        })
     }
 
     /// A small pool on `url` without migrating: for creating test databases.

@@ -18,6 +18,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Writer,
+    /// The writer's one connection, shared with evaluate's streak
+    /// transactions: they queue for it in order instead of sleeping in
+    /// SQLite's busy handler.
+    streaks: SqlitePool,
 }
 
 impl SqliteStore {
@@ -50,8 +54,12 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::backend(format!("cannot open {path}: {e}")))?;
-        let writer = Writer::spawn(backend::SqliteWriteTx::new(write_pool));
-        Ok(Self { pool, writer })
+        let writer = Writer::spawn(backend::SqliteWriteTx::new(write_pool.clone()));
+        Ok(Self {
+            pool,
+            writer,
+            streaks: write_pool,
+        })
     }
 
     /// The read pool, for tests that need to reach under the store (e.g. to tamper).

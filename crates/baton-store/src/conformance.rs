@@ -3,6 +3,7 @@
 //!
 //! Each case takes a fresh, empty, migrated store and panics on a failure.
 
+mod activation;
 mod fixtures;
 mod import;
 mod lifecycle;
@@ -10,6 +11,7 @@ mod listing;
 mod policy;
 mod races;
 
+pub use activation::*;
 pub use fixtures::{at, new_handoff, sample_new};
 pub use import::*;
 pub use lifecycle::*;
@@ -42,6 +44,8 @@ macro_rules! conformance_suite {
             missing_items_are_not_found,
             policy_versions_are_kept_once,
             streaks_round_trip,
+            policy_activation_is_kept_and_chained,
+            concurrent_streak_steps_run_one_after_another,
             imported_histories_keep_their_times_and_import_once,
         );
     };

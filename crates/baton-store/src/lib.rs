@@ -20,7 +20,8 @@ mod writer;
 pub use error::StoreError;
 pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
-    ActOn, Acted, CreateHandoff, Created, Idempotency, ImportHandoff, Store, verify_audit,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, Idempotency, ImportHandoff,
+    POLICY_CHANNEL, Store, StoredPolicy, StreakStep, verify_audit,
 };
 pub use token::TokenRecord;
 pub use writer::{Loaded, MAX_BATCH, WriteTx, Writer};

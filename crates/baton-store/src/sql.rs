@@ -109,6 +109,28 @@ pub const LOAD_STREAKS: &str = "SELECT counts FROM streaks WHERE conversation_id
 pub const SAVE_STREAKS: &str = "INSERT INTO streaks (conversation_id, counts, updated_us) VALUES ($1, $2, $3) \
      ON CONFLICT (conversation_id) DO UPDATE SET counts = excluded.counts, updated_us = excluded.updated_us";
 
+/// Keep a policy version with the files it loaded (first kept wins):
+/// version, text, loaded_us, files (JSON object).
+pub const KEEP_POLICY_VERSION: &str = "INSERT INTO policy_versions (version, text, loaded_us, files) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING";
+/// The active policy: version, text, files, activated_us, activated_by.
+pub const ACTIVE_POLICY: &str = "SELECT a.version, v.text, v.files, a.activated_us, a.activated_by \
+     FROM policy_active a JOIN policy_versions v ON v.version = a.version WHERE a.id = 1";
+/// The active version alone.
+pub const ACTIVE_POLICY_VERSION: &str = "SELECT version FROM policy_active WHERE id = 1";
+/// Make a version the active one: version, activated_us, activated_by.
+pub const SET_ACTIVE_POLICY: &str = "INSERT INTO policy_active (id, version, activated_us, activated_by) \
+     VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
+     activated_us = excluded.activated_us, activated_by = excluded.activated_by";
+/// The last seq of one stream of the log (0 if none): handoff_id.
+pub const LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE handoff_id = $1";
+/// Lock a conversation's streak row, creating it with empty counts if
+/// missing, and answer its counts: conversation_id, updated_us. The upsert
+/// takes the row lock on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already
+/// holds the one write lock.
+pub const LOCK_STREAKS: &str = "INSERT INTO streaks (conversation_id, counts, updated_us) VALUES ($1, '', $2) \
+     ON CONFLICT (conversation_id) DO UPDATE SET updated_us = streaks.updated_us RETURNING counts";
+
 /// The handoff list query for `q`: `SELECT doc FROM handoffs …` with its parameters.
 pub fn list_handoffs(q: &HandoffQuery) -> (String, Vec<Param>) {
     let mut sql = String::from("SELECT doc FROM handoffs WHERE 1 = 1");

@@ -11,14 +11,17 @@
 /// Expands, in a backend crate that depends on `sqlx`, `async-trait`,
 /// `baton-core`, `jiff` and `uuid`, to:
 /// - `fn map_err(sqlx::Error) -> StoreError` (unique violations → `Duplicate`);
-/// - `impl Store for $store` (which must have `pool: sqlx::Pool<$db>` and
-///   `writer: Writer` fields);
+/// - `impl Store for $store` (which must have `pool: sqlx::Pool<$db>`,
+///   `writer: Writer` and `streaks: sqlx::Pool<$db>` fields, the last for
+///   evaluate's streak transactions);
 /// - `pub(crate) struct $tx` implementing `WriteTx` over a pooled connection.
 ///
 /// `begin` starts the write transaction, `lock_head` selects
 /// `position, hash` of the chain head (locking it where the dialect can),
 /// and `update` sets `owner_group $1, state $2, assignee $3, updated_us $4,
 /// claim_token $5, last_seq $6, doc $7` of handoff `$8` if its state is `$9`.
+/// `extra` (optional) holds more `Store` methods of this backend, e.g.
+/// PostgreSQL's policy `NOTIFY`/`LISTEN`.
 #[macro_export]
 macro_rules! sql_backend {
     (
@@ -28,7 +31,8 @@ macro_rules! sql_backend {
         row: $row:ty,
         begin: $begin:expr,
         lock_head: $lock_head:expr,
-        update: $update:expr $(,)?
+        update: $update:expr
+        $(, extra: { $($extra:tt)* })? $(,)?
     ) => {
         use baton_core::event::{from_micros, micros};
         use baton_core::{ChainHead, Event, Handoff, LifecycleState};
@@ -274,6 +278,56 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
+            async fn active_policy(&self) -> Result<Option<$crate::StoredPolicy>, StoreError> {
+                let row = sqlx::query(sql::ACTIVE_POLICY)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let files: String = r.try_get(2).map_err(map_err)?;
+                Ok(Some($crate::StoredPolicy {
+                    version: r.try_get(0).map_err(map_err)?,
+                    text: r.try_get(1).map_err(map_err)?,
+                    files: serde_json::from_str(&files).map_err(StoreError::backend)?,
+                    activated_at: from_micros(r.try_get(3).map_err(map_err)?),
+                    activated_by: r.try_get(4).map_err(map_err)?,
+                }))
+            }
+
+            async fn evaluate_streaks(
+                &self,
+                conversation_id: &str,
+                at: Timestamp,
+                step: &mut (dyn for<'c> FnMut(Option<&'c str>) -> $crate::StreakStep + Send),
+            ) -> Result<bool, StoreError> {
+                // A sqlx transaction: if this future is dropped half way (a
+                // client gone), the rollback still runs before the connection
+                // is used again.
+                let mut tx = self.streaks.begin_with($begin).await.map_err(map_err)?;
+                let row = sqlx::query(sql::LOCK_STREAKS)
+                    .bind(conversation_id)
+                    .bind(micros(at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                let counts: String = row.try_get(0).map_err(map_err)?;
+                let $crate::StreakStep::Save(next) = step((!counts.is_empty()).then_some(counts.as_str())) else {
+                    tx.rollback().await.map_err(map_err)?;
+                    return Ok(false);
+                };
+                sqlx::query(sql::SAVE_STREAKS)
+                    .bind(conversation_id)
+                    .bind(next)
+                    .bind(micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
+            }
+
+            $($($extra)*)?
+
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1")
                     .execute(&self.pool)
@@ -457,6 +511,49 @@ macro_rules! sql_backend {
                     .map_err(map_err)?;
                 self.conn = None;
                 Ok(())
+            }
+
+            async fn activate_policy(
+                &mut self,
+                cmd: &$crate::ActivatePolicy,
+            ) -> Result<Option<(Option<String>, i64)>, StoreError> {
+                // Events of this batch must be in the table before the seq is read.
+                self.flush().await?;
+                let files = serde_json::to_string(&cmd.files).map_err(StoreError::backend)?;
+                sqlx::query(sql::KEEP_POLICY_VERSION)
+                    .bind(&cmd.version)
+                    .bind(&cmd.text)
+                    .bind(micros(cmd.now))
+                    .bind(files)
+                    .execute(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                let previous: Option<String> = sqlx::query(sql::ACTIVE_POLICY_VERSION)
+                    .fetch_optional(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?
+                    .map(|r| r.try_get(0).map_err(map_err))
+                    .transpose()?;
+                if previous.as_deref() == Some(cmd.version.as_str())
+                    || (cmd.only_if_none_active && previous.is_some())
+                {
+                    return Ok(None);
+                }
+                sqlx::query(sql::SET_ACTIVE_POLICY)
+                    .bind(&cmd.version)
+                    .bind(micros(cmd.now))
+                    .bind(&cmd.actor)
+                    .execute(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                let last_seq: i64 = sqlx::query(sql::LAST_SEQ)
+                    .bind(baton_core::SYSTEM_STREAM.to_string())
+                    .fetch_one(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                Ok(Some((previous, last_seq)))
             }
 
             async fn rollback(&mut self) {

@@ -1,5 +1,7 @@
 //! The `Store` trait: what the server needs from a backend, and the command types of writes.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, NewEvent, verify_chain};
 use jiff::Timestamp;
@@ -82,6 +84,65 @@ pub struct Acted {
     pub first_claim: bool,
 }
 
+/// Make a policy version the active one, for every instance on the database.
+#[derive(Debug, Clone)]
+pub struct ActivatePolicy {
+    /// The version (`Policy::version`, a hash of the text and its files).
+    pub version: String,
+    /// The policy's TOML text.
+    pub text: String,
+    /// The files the text loaded (contracts), by the path the text names.
+    pub files: BTreeMap<String, String>,
+    /// Who activates it: a token name, or `serve --policy`.
+    pub actor: String,
+    /// How: `api`, `serve --policy`, `sighup` or `serve` (the start-up default).
+    pub source: String,
+    /// When, to the microsecond.
+    pub now: Timestamp,
+    /// Activate only if no version is active yet (a first start-up's
+    /// default must not override a version another instance activated
+    /// meanwhile); otherwise nothing changes.
+    pub only_if_none_active: bool,
+}
+
+/// The result of [`Store::activate_policy`].
+#[derive(Debug, Clone)]
+pub struct Activated {
+    /// The version active before (`None` in an empty database).
+    pub previous: Option<String>,
+    /// The `policy_activated` event appended, or `None` when nothing was
+    /// written (the version was already active, or another one was and
+    /// `only_if_none_active` was set).
+    pub event: Option<Event>,
+}
+
+/// The active policy as the database holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    /// Its version.
+    pub version: String,
+    /// Its TOML text.
+    pub text: String,
+    /// The files the text loaded, by path.
+    pub files: BTreeMap<String, String>,
+    /// When it became active.
+    pub activated_at: Timestamp,
+    /// Who activated it.
+    pub activated_by: String,
+}
+
+/// What [`Store::evaluate_streaks`] does after its step looked at the counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreakStep {
+    /// Store these counts (JSON object text) and commit.
+    Save(String),
+    /// Write nothing and release the row.
+    Leave,
+}
+
+/// The PostgreSQL `NOTIFY` channel that carries each newly active policy version.
+pub const POLICY_CHANNEL: &str = "baton_policy";
+
 /// A Baton backend. Writes go through [`Store::writer`]; reads are the backend's own.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -155,6 +216,55 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every kept policy version, `(version, text, first loaded)`, oldest first.
     async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError>;
+
+    /// Keeps a policy version and makes it the active one, with a
+    /// `policy_activated` event on the system stream, in one writer
+    /// transaction (so under the chain head lock); then tells the other
+    /// instances ([`Store::notify_policy`]). Activating the active version
+    /// again writes nothing.
+    async fn activate_policy(&self, cmd: ActivatePolicy) -> Result<Activated, StoreError> {
+        let version = cmd.version.clone();
+        let activated = self.writer().activate_policy(cmd).await?;
+        if activated.event.is_some()
+            && let Err(err) = self.notify_policy(&version).await
+        {
+            // The other instances' polling still finds it.
+            tracing::warn!(error = %err, "cannot notify the other instances of the new policy");
+        }
+        Ok(activated)
+    }
+
+    /// The active policy version with its text, or `None` in a database
+    /// where no policy was ever activated.
+    async fn active_policy(&self) -> Result<Option<StoredPolicy>, StoreError>;
+
+    /// Tells listening instances that `version` became active (PostgreSQL
+    /// `NOTIFY` on [`POLICY_CHANNEL`]); a no-op where instances cannot listen.
+    async fn notify_policy(&self, _version: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Versions activated by any instance as they are announced (PostgreSQL
+    /// `LISTEN`), or `None` where the backend has no notifications: poll
+    /// [`Store::active_policy`] then. Announcements can be lost (a dropped
+    /// connection): poll as well.
+    async fn policy_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Reads and replaces a conversation's streak counts as one step: in one
+    /// transaction with the conversation's row locked (created if missing),
+    /// `step` sees the stored counts (`None` for a new conversation) and
+    /// decides. Concurrent calls for one conversation, from any instance,
+    /// run one after the other. True when counts were saved.
+    async fn evaluate_streaks(
+        &self,
+        conversation_id: &str,
+        at: Timestamp,
+        step: &mut (dyn for<'c> FnMut(Option<&'c str>) -> StreakStep + Send),
+    ) -> Result<bool, StoreError>;
 
     /// A conversation's trigger streak counts (JSON object text), if any.
     async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError>;

@@ -11,7 +11,10 @@ use baton_core::{ChainHead, Event, EventKind, Handoff, LifecycleState, NewEvent,
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::{ActOn, Acted, CreateHandoff, Created, Idempotency, ImportHandoff, StoreError};
+use crate::{
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, Idempotency, ImportHandoff,
+    StoreError,
+};
 
 /// Most requests committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -59,17 +62,28 @@ pub trait WriteTx: Send + 'static {
     async fn commit(&mut self, head: &ChainHead) -> Result<(), StoreError>;
     /// Abandons the transaction.
     async fn rollback(&mut self);
+    /// Keeps a policy version and makes it the active one. `None` when it
+    /// already was (nothing written); else the version active before and
+    /// the last seq of the system stream.
+    async fn activate_policy(
+        &mut self,
+        _cmd: &ActivatePolicy,
+    ) -> Result<Option<(Option<String>, i64)>, StoreError> {
+        Err(StoreError::backend("this store keeps no policies"))
+    }
 }
 
 enum Command {
     Create(Box<CreateHandoff>),
     Act(Box<ActOn>),
     Import(Box<ImportHandoff>),
+    ActivatePolicy(Box<ActivatePolicy>),
 }
 
 enum Outcome {
     Created(Created),
     Acted(Acted),
+    Activated(Activated),
 }
 
 struct Job {
@@ -102,7 +116,7 @@ impl Writer {
     pub async fn create(&self, cmd: CreateHandoff) -> Result<Created, StoreError> {
         match self.submit(Command::Create(Box::new(cmd))).await? {
             Outcome::Created(c) => Ok(c),
-            Outcome::Acted(_) => Err(StoreError::backend("writer answered the wrong command")),
+            _ => Err(StoreError::backend("writer answered the wrong command")),
         }
     }
 
@@ -110,7 +124,7 @@ impl Writer {
     pub async fn import(&self, cmd: ImportHandoff) -> Result<Created, StoreError> {
         match self.submit(Command::Import(Box::new(cmd))).await? {
             Outcome::Created(c) => Ok(c),
-            Outcome::Acted(_) => Err(StoreError::backend("writer answered the wrong command")),
+            _ => Err(StoreError::backend("writer answered the wrong command")),
         }
     }
 
@@ -118,7 +132,15 @@ impl Writer {
     pub async fn act(&self, cmd: ActOn) -> Result<Acted, StoreError> {
         match self.submit(Command::Act(Box::new(cmd))).await? {
             Outcome::Acted(a) => Ok(a),
-            Outcome::Created(_) => Err(StoreError::backend("writer answered the wrong command")),
+            _ => Err(StoreError::backend("writer answered the wrong command")),
+        }
+    }
+
+    /// Activates a policy version; see [`crate::Store::activate_policy`].
+    pub async fn activate_policy(&self, cmd: ActivatePolicy) -> Result<Activated, StoreError> {
+        match self.submit(Command::ActivatePolicy(Box::new(cmd))).await? {
+            Outcome::Activated(a) => Ok(a),
+            _ => Err(StoreError::backend("writer answered the wrong command")),
         }
     }
 
@@ -192,6 +214,9 @@ async fn batch(
             Command::Create(cmd) => create(tx, &mut head, cmd).await.map(Outcome::Created),
             Command::Act(cmd) => act(tx, &mut head, cmd).await.map(Outcome::Acted),
             Command::Import(cmd) => import(tx, &mut head, cmd).await.map(Outcome::Created),
+            Command::ActivatePolicy(cmd) => {
+                activate(tx, &mut head, cmd).await.map(Outcome::Activated)
+            }
         };
         match result {
             Err(err @ StoreError::Backend(_)) => {
@@ -342,5 +367,40 @@ async fn act(
         event,
         claim_token: if fresh_claim { claim_token } else { None },
         first_claim: fresh_claim && loaded.handoff.claimed_at.is_none(),
+    })
+}
+
+/// Makes a policy version active and appends `policy_activated` to the
+/// system stream (`handoff_id` nil, its own seq).
+async fn activate(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &ActivatePolicy,
+) -> Result<Activated, StoreError> {
+    let Some((previous, last_seq)) = tx.activate_policy(cmd).await? else {
+        return Ok(Activated {
+            previous: Some(cmd.version.clone()),
+            event: None,
+        });
+    };
+    let data = serde_json::json!({
+        "version": cmd.version,
+        "previous": previous,
+        "source": cmd.source,
+    });
+    let event = head.append(
+        last_seq + 1,
+        NewEvent {
+            handoff_id: baton_core::SYSTEM_STREAM,
+            kind: EventKind::PolicyActivated,
+            actor: cmd.actor.clone(),
+            at: cmd.now,
+            data,
+        },
+    );
+    tx.append(&event).await?;
+    Ok(Activated {
+        previous,
+        event: Some(event),
     })
 }

@@ -23,6 +23,20 @@ pub fn load(path: &Path) -> anyhow::Result<Result<(Policy, String), Vec<PolicyEr
     Ok(Policy::build(&text, &loader).map(|p| (p, text)))
 }
 
+/// Like [`load`], keeping the contract files the policy loaded (the
+/// database keeps them with the version, so every instance can build it).
+pub fn load_with_files(
+    path: &Path,
+) -> anyhow::Result<Result<baton_server::LoadedPolicy, Vec<PolicyError>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let loader = move |relative: &str| {
+        std::fs::read_to_string(dir.join(relative)).map_err(|e| e.to_string())
+    };
+    Ok(baton_server::policy::build_recording(&text, &loader))
+}
+
 /// Prints every error as `file:line: rule: message`.
 pub fn print_errors(path: &Path, errors: &[PolicyError]) {
     for e in errors {

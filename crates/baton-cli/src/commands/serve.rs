@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use std::path::PathBuf;
 
-use baton_server::{AppState, PolicyHandle, ReloadError, ServerConfig, SystemClock};
+use baton_server::{Activation, AppState, PolicyHandle, ReloadError, ServerConfig, SystemClock};
+use baton_store::Store;
 use tokio::net::TcpListener;
 
 use super::admin::{create_token, store_for};
@@ -26,28 +27,8 @@ pub async fn run(
     if policy.is_some() {
         config.policy = policy;
     }
-    let handle = match &config.policy {
-        None if demo => super::demo::policy()?,
-        None => PolicyHandle::default_policy(),
-        Some(path) => match super::policy::load(path)? {
-            Ok((built, text)) => PolicyHandle::new(built, text),
-            Err(errors) => {
-                super::policy::print_errors(path, &errors);
-                anyhow::bail!(
-                    "the policy {} does not check clean; fix it and start again",
-                    path.display()
-                );
-            }
-        },
-    };
+    let (handle, origin) = active_policy(store.as_ref(), config.policy.as_deref(), demo).await?;
     let active = handle.current();
-    store
-        .save_policy_version(
-            &active.policy.version,
-            &active.text,
-            baton_server::Clock::now(&SystemClock),
-        )
-        .await?;
     if store.list_tokens().await?.is_empty() {
         let secret = create_token(store.as_ref(), "admin", "admin", vec![], vec![]).await?;
         println!("Created the first admin token (shown once, keep it safe):\n\n    {secret}\n");
@@ -64,22 +45,13 @@ pub async fn run(
         Arc::new(SystemClock),
         ServerConfig {
             body_limit: config.body_limit,
+            evaluate_order_wait: config.evaluate_order_wait,
         },
     )
     .with_policy(handle);
-    println!(
-        "Policy {} (version {})",
-        config.policy.as_ref().map_or(
-            if demo {
-                "it-incidents (demo)"
-            } else {
-                "built-in default"
-            }
-            .to_owned(),
-            |p| p.display().to_string()
-        ),
-        &active.policy.version[..12]
-    );
+    println!("Policy {origin} (version {})", &active.policy.version[..12]);
+    // Adopts the versions other instances activate (and this one's SIGHUPs).
+    let _watcher = baton_server::spawn_policy_watcher(&state, baton_server::POLL_EVERY);
     if let Some(path) = config.policy.clone() {
         tokio::spawn(reload_on_hangup(state.clone(), path));
     }
@@ -143,7 +115,81 @@ async fn shutdown() {
     tracing::info!("shutting down");
 }
 
-/// Reloads the policy file on every SIGHUP; a file that does not check clean
+/// The policy to serve, active in the database for every instance, and a
+/// word on where it came from: `--policy FILE` is activated (an unchanged
+/// file changes nothing); without it the database's active version is
+/// kept; only an empty database gets the demo's or the built-in default.
+async fn active_policy(
+    store: &dyn Store,
+    file: Option<&std::path::Path>,
+    demo: bool,
+) -> anyhow::Result<(PolicyHandle, String)> {
+    let (handle, origin, source) = match file {
+        Some(path) => match super::policy::load_with_files(path)? {
+            Ok(loaded) => (
+                PolicyHandle::with_files(loaded.policy, loaded.text, loaded.files),
+                path.display().to_string(),
+                "serve --policy",
+            ),
+            Err(errors) => {
+                super::policy::print_errors(path, &errors);
+                anyhow::bail!(
+                    "the policy {} does not check clean; fix it and start again",
+                    path.display()
+                );
+            }
+        },
+        None => {
+            if let Some(stored) = store.active_policy().await? {
+                let by = stored.activated_by.clone();
+                let loaded = baton_server::policy::build_stored(stored).map_err(|errors| {
+                    anyhow::anyhow!(
+                        "the policy active in the database does not build: {}",
+                        errors.first().map_or("", |e| e.message.as_str())
+                    )
+                })?;
+                let handle = PolicyHandle::with_files(loaded.policy, loaded.text, loaded.files);
+                return Ok((
+                    handle,
+                    format!("active in the database (activated by {by})"),
+                ));
+            }
+            if demo {
+                (
+                    super::demo::policy()?,
+                    "it-incidents (demo)".into(),
+                    "serve",
+                )
+            } else {
+                (
+                    PolicyHandle::default_policy(),
+                    "built-in default".into(),
+                    "serve",
+                )
+            }
+        }
+    };
+    let who = Activation {
+        actor: source.into(),
+        source: source.into(),
+        now: baton_server::Clock::now(&SystemClock),
+    };
+    if file.is_some() {
+        handle
+            .activate_current(store, who)
+            .await
+            .context("cannot activate the policy")?;
+    } else {
+        // An empty database: unless another instance got there first.
+        handle
+            .activate_if_none(store, who)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot activate the policy: {e:?}"))?;
+    }
+    Ok((handle, origin))
+}
+
+/// Activates the policy file on every SIGHUP; a file that does not check clean
 /// is reported and the active policy stays.
 async fn reload_on_hangup(state: AppState, path: PathBuf) {
     #[cfg(unix)]
@@ -167,18 +213,21 @@ async fn reload_on_hangup(state: AppState, path: PathBuf) {
                 .to_path_buf();
             let loader =
                 move |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|e| e.to_string());
-            let store = state.store.clone();
-            let keep = |version: String, text: String| async move {
-                store
-                    .save_policy_version(&version, &text, baton_server::Clock::now(&SystemClock))
-                    .await
+            let who = Activation {
+                actor: "serve --policy".into(),
+                source: "sighup".into(),
+                now: baton_server::Clock::now(&SystemClock),
             };
-            match state.policy.reload(&text, &loader, keep).await {
-                Ok(loaded) => {
-                    tracing::info!(version = %loaded.policy.version, "policy reloaded on SIGHUP");
+            match state
+                .policy
+                .activate(state.store.as_ref(), &text, &loader, who)
+                .await
+            {
+                Ok((loaded, _)) => {
+                    tracing::info!(version = %loaded.policy.version, "policy reloaded on SIGHUP and activated for every instance");
                 }
                 Err(ReloadError::Store(e)) => {
-                    tracing::error!(error = %e, "cannot keep the policy version; keeping the active one");
+                    tracing::error!(error = %e, "cannot activate the policy version; keeping the active one");
                 }
                 Err(ReloadError::Invalid(errors)) => {
                     for e in &errors {

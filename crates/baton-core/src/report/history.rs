@@ -148,7 +148,7 @@ impl History {
                     self.reopen();
                 }
             }
-            EventKind::NoteAdded => {}
+            EventKind::NoteAdded | EventKind::PolicyActivated => {}
         }
     }
 

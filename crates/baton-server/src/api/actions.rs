@@ -256,8 +256,11 @@ pub async fn act_on_handoff(
             return Err(ApiError::no_handoff(&id));
         }
     }
+    // One policy version for the checks and the answer.
+    let loaded = state.policy.current();
+    let consulted = matches!(action, Action::ProvideContext { .. } | Action::Resolve(_));
     if let Action::ProvideContext { payload } = &action {
-        check_provided_context(&state, &caller, uuid, &id, payload).await?;
+        check_provided_context(&state, &loaded, &caller, uuid, &id, payload).await?;
     }
     if let Action::Reassign { owner_group, .. }
     | Action::Escalate {
@@ -275,7 +278,6 @@ pub async fn act_on_handoff(
         }
     }
     if let Action::Resolve(receipt) = &action {
-        let loaded = state.policy.current();
         let declared = loaded.policy.resolution_reasons();
         if !declared.is_empty() && !declared.contains_key(&receipt.resolution_reason) {
             let codes: Vec<&str> = declared.keys().map(String::as_str).collect();
@@ -309,6 +311,7 @@ pub async fn act_on_handoff(
         handoff: HandoffView::new(&acted.handoff, state.clock.now()),
         event: &acted.event,
         claim_token: acted.claim_token.as_deref(),
+        policy_version: consulted.then_some(loaded.policy.version.as_str()),
     })
     .into_response())
 }
@@ -317,6 +320,7 @@ pub async fn act_on_handoff(
 /// naming every field still missing; the handoff stays `needs_context`.
 async fn check_provided_context(
     state: &AppState,
+    loaded: &crate::LoadedPolicy,
     caller: &Caller,
     uuid: uuid::Uuid,
     id: &str,
@@ -333,7 +337,6 @@ async fn check_provided_context(
     }
     let mut merged = handoff.context.payload.clone();
     merged.extend(payload.clone());
-    let loaded = state.policy.current();
     match loaded.policy.check_payload(
         handoff.workflow.as_str(),
         &serde_json::Value::Object(merged),

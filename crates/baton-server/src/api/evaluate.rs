@@ -1,20 +1,28 @@
 //! `POST /v1/evaluate`: should this go to a person? With `create: true` and a
 //! context packet, the handoff is created in the same call, idempotent per
-//! conversation and turn.
+//! conversation and turn. A conversation's turns are evaluated one at a
+//! time, in turn order ([`order`]), across instances.
+
+mod order;
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use baton_core::policy::{DecisionAction, Signal, Streaks};
+use baton_core::policy::{Decision, DecisionAction, Signal};
 use baton_core::{ContextPacket, NewHandoff, Permission, Subject};
-use baton_store::Idempotency;
-use serde::{Deserialize, Serialize};
+use baton_store::{Idempotency, StreakStep};
+use jiff::Timestamp;
+use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use self::order::{Plan, StreakState, next_state, plan};
 use super::handoffs::create_with_policy;
 use super::view::HandoffView;
 use crate::extract::{ApiJson, Caller};
+use crate::policy::LoadedPolicy;
 use crate::{ApiError, AppState};
 
 /// The handoff to create when the decision is not `proceed`; reason, impact
@@ -43,15 +51,6 @@ pub struct EvaluateBody {
     create: bool,
     #[serde(default)]
     handoff: Option<HandoffDraft>,
-}
-
-/// Streak counts kept per conversation: the counts before and after the last
-/// turn evaluated, so evaluating the same turn again gives the same answer.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct StreakState {
-    turn: Option<u32>,
-    before: Streaks,
-    after: Streaks,
 }
 
 /// `POST /v1/evaluate`.
@@ -99,42 +98,8 @@ pub async fn evaluate_signal(
         ));
     }
     let loaded = state.policy.current();
-    let kept: StreakState = state
-        .store
-        .load_streaks(&signal.conversation_id)
-        .await?
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    if let Some(last) = kept.turn.filter(|last| signal.turn < *last) {
-        return Err(ApiError::new(
-            "conflict",
-            format!(
-                "turn {} is older than the last evaluated turn {last} of this conversation; evaluate turns in order",
-                signal.turn
-            ),
-        )
-        .with_field("signal.turn"));
-    }
-    let previous = if kept.turn == Some(signal.turn) {
-        &kept.before
-    } else {
-        &kept.after
-    };
-    let decision = loaded.policy.evaluate(&signal, previous);
-    let next = StreakState {
-        turn: Some(signal.turn),
-        before: previous.clone(),
-        after: decision.streaks.clone(),
-    };
     let now = state.clock.now();
-    state
-        .store
-        .save_streaks(
-            &signal.conversation_id,
-            &serde_json::to_string(&next).unwrap_or_default(),
-            now,
-        )
-        .await?;
+    let decision = decide_in_order(&state, &loaded, &signal, now).await?;
     let mut out = json!({
         "action": decision.action,
         "tier": decision.tier,
@@ -181,4 +146,70 @@ pub async fn evaluate_signal(
         out["replayed"] = json!(created.replayed);
     }
     Ok(Json(out).into_response())
+}
+
+/// Evaluates `signal` against its conversation's stored streak counts and
+/// stores the new counts, in one transaction with the conversation's row
+/// locked, waiting (up to `evaluate_order_wait`) for missing earlier turns.
+async fn decide_in_order(
+    state: &AppState,
+    loaded: &LoadedPolicy,
+    signal: &Signal,
+    now: Timestamp,
+) -> Result<Decision, ApiError> {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let may_wait = started.elapsed() < state.config.evaluate_order_wait;
+        // A first look without the lock, so waiting turns hold no row.
+        let ready = !may_wait || {
+            let kept = read_state(state.store.load_streaks(&signal.conversation_id).await?);
+            plan(&kept, signal.turn, true) != Plan::Wait
+        };
+        if ready {
+            let mut outcome = None;
+            let saved = state
+                .store
+                .evaluate_streaks(&signal.conversation_id, now, &mut |kept| {
+                    let kept = read_state(kept.map(str::to_owned));
+                    match plan(&kept, signal.turn, may_wait) {
+                        Plan::Wait => StreakStep::Leave,
+                        Plan::TooOld { last } => {
+                            outcome = Some(Err(last));
+                            StreakStep::Leave
+                        }
+                        Plan::Evaluate { previous, skips } => {
+                            let decision = loaded.policy.evaluate(signal, &previous);
+                            let next =
+                                next_state(signal.turn, previous, decision.streaks.clone(), skips);
+                            outcome = Some(Ok(decision));
+                            StreakStep::Save(serde_json::to_string(&next).unwrap_or_default())
+                        }
+                    }
+                })
+                .await?;
+            match outcome {
+                Some(Ok(decision)) if saved => return Ok(decision),
+                Some(Err(last)) => {
+                    return Err(ApiError::new(
+                        "conflict",
+                        format!(
+                            "turn {} is older than the last evaluated turn {last} of this conversation; evaluate turns in order",
+                            signal.turn
+                        ),
+                    )
+                    .with_field("signal.turn"));
+                }
+                _ => {}
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// The stored state; unreadable or missing counts start afresh.
+fn read_state(text: Option<String>) -> StreakState {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! `GET /v1/policy` (the active policy and its version, earlier versions) and
-//! `PUT /v1/policy` (reload without downtime, only when the text checks clean).
+//! `PUT /v1/policy` (activate a new version for every instance, without
+//! downtime, only when the text checks clean).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,10 +10,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::extract::{ApiJson, Caller};
-use crate::policy::ReloadError;
+use crate::policy::{Activation, ReloadError};
 use crate::{ApiError, AppState};
 
-/// `GET /v1/policy`: version, text, and every version kept for replay.
+/// `GET /v1/policy`: version, text, when and by whom it was activated, and
+/// every version kept for replay.
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -26,6 +28,14 @@ pub async fn get_policy(
         .into_iter()
         .map(|(version, _, loaded_at)| json!({ "version": version, "first_loaded_at": loaded_at }))
         .collect();
+    // When and by whom this version was activated, once the database says
+    // it is the active one (the watcher catches up within a second).
+    let activated = state
+        .store
+        .active_policy()
+        .await?
+        .filter(|a| a.version == loaded.policy.version)
+        .map(|a| json!({ "at": a.activated_at, "by": a.activated_by }));
     Ok(Json(json!({
         "version": loaded.policy.version,
         "text": loaded.text,
@@ -33,6 +43,7 @@ pub async fn get_policy(
         "impacts": loaded.policy.impact_names(),
         "handoff_reasons": loaded.policy.handoff_reasons(),
         "versions": versions,
+        "activated": activated,
     }))
     .into_response())
 }
@@ -45,8 +56,10 @@ pub struct PutPolicy {
     text: String,
 }
 
-/// `PUT /v1/policy`: replaces the active policy if the text builds clean;
-/// otherwise 422 with every problem in `details` and the old policy stays.
+/// `PUT /v1/policy`: activates the text, for every instance on the
+/// database, if it builds clean (a `policy_activated` event names the
+/// caller); otherwise 422 with every problem in `details` and the old
+/// policy stays.
 pub async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,15 +72,24 @@ pub async fn put_policy(
             "{path}: contracts sent over the API must be inline tables"
         ))
     };
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let keep = |version: String, text: String| async move {
-        store.save_policy_version(&version, &text, now).await
+    let who = Activation {
+        actor: caller.name.clone(),
+        source: "api".into(),
+        now: state.clock.now(),
     };
-    match state.policy.reload(&text, &no_files, keep).await {
-        Ok(loaded) => {
-            tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy reloaded");
-            Ok(Json(json!({ "version": loaded.policy.version })).into_response())
+    match state
+        .policy
+        .activate(state.store.as_ref(), &text, &no_files, who)
+        .await
+    {
+        Ok((loaded, activated)) => {
+            tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy activated");
+            Ok(Json(json!({
+                "version": loaded.policy.version,
+                "previous": activated.previous,
+                "changed": activated.event.is_some(),
+            }))
+            .into_response())
         }
         Err(ReloadError::Store(e)) => Err(e.into()),
         Err(ReloadError::Invalid(errors)) => {

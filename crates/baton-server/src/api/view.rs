@@ -44,4 +44,9 @@ pub struct ActionResult<'a> {
     /// The claim token, after a claim: send it back to release, request info or resolve.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_token: Option<&'a str>,
+    /// The policy version the action was checked against, for actions that
+    /// consult the policy (resolve: resolution reasons; provide-context: the
+    /// workflow's contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<&'a str>,
 }

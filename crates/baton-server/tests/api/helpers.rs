@@ -105,6 +105,15 @@ pub fn postgres_url_from(url: Option<String>, ci: Option<String>) -> Option<Stri
 /// An app over a fresh PostgreSQL database, or `None` when
 /// `BATON_TEST_POSTGRES_URL` is not set (a panic under `CI=true`).
 pub async fn spawn_pg_app() -> Option<TestApp> {
+    let url = pg_database().await?;
+    let store = PgStore::open(&url).await.expect("open test database");
+    Some(build(Arc::new(store), None).await)
+}
+
+/// The URL of a fresh, empty PostgreSQL database, or `None` when
+/// `BATON_TEST_POSTGRES_URL` is not set (a panic under `CI=true`). Open it
+/// as often as needed: each store opened on it is one more instance.
+pub async fn pg_database() -> Option<String> {
     let url = postgres_url()?;
     let name = format!("baton_test_{}", Uuid::new_v4().simple());
     let admin = PgStore::admin_pool(&url)
@@ -116,10 +125,13 @@ pub async fn spawn_pg_app() -> Option<TestApp> {
         .expect("create test database");
     admin.close().await;
     let (base, _) = url.rsplit_once('/').expect("url with a database name");
-    let store = PgStore::open(&format!("{base}/{name}"))
-        .await
-        .expect("open test database");
-    Some(build(Arc::new(store), None).await)
+    Some(format!("{base}/{name}"))
+}
+
+/// An app (one more instance) over `store`, which may already hold the
+/// test tokens; `dir` keeps a SQLite file's folder alive.
+pub async fn app_over(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
+    build(store, dir).await
 }
 
 /// What the tests add to the built-in default policy: the workflows and the
@@ -165,8 +177,10 @@ async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
             ..token("revoked", Role::Admin, REVOKED)
         },
     ];
-    for record in &tokens {
-        store.insert_token(record).await.expect("insert token");
+    if store.list_tokens().await.expect("list tokens").is_empty() {
+        for record in &tokens {
+            store.insert_token(record).await.expect("insert token");
+        }
     }
     let text = format!("{}{DECLARED}", baton_core::policy::DEFAULT_POLICY);
     let policy = baton_core::policy::Policy::build(&text, &|_: &str| Err("no files".into()))
@@ -208,6 +222,18 @@ macro_rules! on_both_backends {
 pub(crate) use on_both_backends;
 
 impl TestApp {
+    /// The same app with other HTTP settings.
+    pub fn with_config(mut self, config: ServerConfig) -> Self {
+        self.state.config = Arc::new(config);
+        self.router = baton_server::router(self.state.clone());
+        self
+    }
+
+    /// Gives up the SQLite folder, so the database outlives this app.
+    pub fn into_dir(mut self) -> Option<TempDir> {
+        self._dir.take()
+    }
+
     /// Sends `method path` with an optional bearer `token` and JSON `body`;
     /// the status and the body as JSON.
     pub async fn request(

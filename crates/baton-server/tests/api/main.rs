@@ -6,10 +6,12 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod evaluate_order;
 mod events;
 mod hostile_text;
 mod idempotency;
 mod input_rules;
+mod instances;
 mod lifecycle;
 mod metrics;
 mod openapi;

@@ -142,6 +142,10 @@ async fn a_reloaded_policy_checks_contracts_routes_and_keeps_versions() {
         .await;
     assert_eq!(queued["handoff"]["state"], "pending");
     assert_eq!(queued["event"]["kind"], "context_received");
+    assert_eq!(
+        queued["policy_version"], version,
+        "an action that consults the policy names its version"
+    );
     assert!(queued["handoff"].get("missing_fields").is_none());
     let (status, json) = app
         .act(ADMIN, &id, "provide-context", json!({"payload": {}}))
