@@ -16,6 +16,7 @@ pub const MAX_ITEMS: usize = 500;
 
 /// How urgently a person must pick the handoff up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     /// Context summarised, normal SLA; the customer is told a specialist is joining.
@@ -37,6 +38,7 @@ impl Tier {
 
 /// The item in its system of record: `{source, ref, url}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     /// The system of record, e.g. `zendesk` or `sap`.
@@ -51,6 +53,7 @@ pub struct Subject {
 
 /// One transcript message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// Who spoke: `customer`, `assistant`, `agent`, …
@@ -59,11 +62,13 @@ pub struct Message {
     pub text: String,
     /// When, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub at: Option<Timestamp>,
 }
 
 /// What the AI made of the work before handing it off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AiAssessment {
     /// The action the AI would take.
@@ -83,6 +88,7 @@ pub struct AiAssessment {
 
 /// A link to an original record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     /// What the link shows.
@@ -93,6 +99,7 @@ pub struct Link {
 
 /// The minimum a person needs to decide fast.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContextPacket {
     /// A short situation brief.
@@ -112,11 +119,13 @@ pub struct ContextPacket {
     pub links: Vec<Link>,
     /// Workflow-specific data, a JSON object.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub payload: Map<String, Value>,
 }
 
 /// What an automation sends to hand work off; [`NewHandoff::into_handoff`] validates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewHandoff {
     /// The workflow, a [`Label`].
@@ -145,6 +154,7 @@ pub struct NewHandoff {
 
 /// A handoff as Baton keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Handoff {
     /// UUIDv7, so ids sort by creation time.
     pub id: Uuid,
@@ -175,14 +185,19 @@ pub struct Handoff {
     /// Who created it (token name).
     pub created_by: String,
     /// When it was created.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it was last claimed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub claimed_at: Option<Timestamp>,
     /// When it was last resolved.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<Timestamp>,
     /// When it was closed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     /// When anything last changed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     /// The latest customer-safe note.
     pub customer_note: Option<String>,
@@ -194,9 +209,11 @@ pub struct Handoff {
     pub escalation_count: u32,
     /// Claim by then (SLA time to accept), from the policy's impact and calendar.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub accept_by: Option<Timestamp>,
     /// Resolve by then (SLA time to resolve).
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub resolve_by: Option<Timestamp>,
     /// Version (content hash) of the policy that routed and timed it.
     #[serde(default)]

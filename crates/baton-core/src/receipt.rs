@@ -9,6 +9,7 @@ use crate::{DomainError, Label};
 
 /// How a person resolved a handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// The AI proposal was right as it stood.
@@ -41,6 +42,7 @@ impl Resolution {
 
 /// What a reviewer sends to resolve a handoff.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptInput {
     /// The resolution.
@@ -60,6 +62,7 @@ pub struct ReceiptInput {
 
 /// The record left when a handoff is resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClosureReceipt {
     /// Who decided (token or user name).
     pub decided_by: String,
@@ -74,6 +77,7 @@ pub struct ClosureReceipt {
     /// A note for colleagues only.
     pub internal_note: Option<String>,
     /// When it was resolved.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub resolved_at: Timestamp,
 }
 

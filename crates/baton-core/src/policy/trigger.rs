@@ -14,6 +14,7 @@ use crate::Tier;
 
 /// What an agent tells Baton about one turn of its work.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Signal {
     /// The conversation (or job) the turn belongs to; streaks are counted per conversation.
@@ -38,6 +39,7 @@ pub struct Signal {
     pub explicit_request: bool,
     /// Anything else the rules look at.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub payload: Map<String, Value>,
 }
 
@@ -46,6 +48,7 @@ pub type Streaks = BTreeMap<String, u32>;
 
 /// What the automation should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionAction {
     /// Carry on automatically.

@@ -31,75 +31,76 @@ pub const ACTIONS: [&str; 12] = [
     "provide-context",
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WithClaim {
+pub(crate) struct WithClaim {
     claim_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RequestInfoBody {
+pub(crate) struct RequestInfoBody {
     claim_token: Option<String>,
     question: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProvideInfoBody {
+pub(crate) struct ProvideInfoBody {
     info: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NoteBody {
+pub(crate) struct NoteBody {
     text: String,
     #[serde(default)]
     visibility: NoteVisibility,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReassignBody {
+pub(crate) struct ReassignBody {
     owner_group: String,
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EscalateBody {
+pub(crate) struct EscalateBody {
     owner_group: Option<String>,
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResolveBody {
+pub(crate) struct ResolveBody {
     claim_token: Option<String>,
     #[serde(flatten)]
     receipt: ReceiptInput,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ExecutionBody {
+pub(crate) struct ExecutionBody {
     outcome: ExecutionOutcome,
     detail: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProvideContextBody {
+pub(crate) struct ProvideContextBody {
+    #[schema(value_type = Object)]
     payload: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReasonBody {
+pub(crate) struct ReasonBody {
     reason: String,
 }
 

@@ -9,17 +9,17 @@ use baton_core::policy::{DecisionAction, Signal, Streaks};
 use baton_core::{ContextPacket, NewHandoff, Permission, Subject};
 use baton_store::Idempotency;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::handoffs::create_with_policy;
-use super::view::HandoffView;
+use super::view::{Evaluation, HandoffView};
+use crate::openapi::ErrorBody;
 use crate::extract::{ApiJson, Caller};
 use crate::{ApiError, AppState};
 
 /// The handoff to create when the decision is not `proceed`; reason, impact
 /// and tier come from the decision.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffDraft {
     workflow: String,
@@ -34,13 +34,16 @@ pub struct HandoffDraft {
 }
 
 /// Body of `POST /v1/evaluate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateBody {
     /// The agent's signal; `conversation_id` and `turn` are required here.
+    #[schema(schema_with = crate::openapi::evaluate_signal)]
     signal: serde_json::Value,
+    /// Create the handoff when the decision is not `proceed` (needs `handoff`).
     #[serde(default)]
     create: bool,
+    /// The handoff to create; reason, impact and tier come from the decision.
     #[serde(default)]
     handoff: Option<HandoffDraft>,
 }
@@ -55,6 +58,17 @@ struct StreakState {
 }
 
 /// `POST /v1/evaluate`.
+#[utoipa::path(
+    post,
+    path = "/v1/evaluate",
+    tag = "evaluate",
+    request_body = EvaluateBody,
+    responses(
+        (status = 200, description = "the decision, and the handoff when one was created", body = Evaluation),
+        (status = 409, description = "the turn is older than the last evaluated turn of the conversation, or the handoff exists", body = ErrorBody),
+        (status = 422, description = "a field is invalid, or the same turn came with another body", body = ErrorBody),
+    )
+)]
 pub async fn evaluate_signal(
     State(state): State<AppState>,
     caller: Caller,
@@ -126,15 +140,7 @@ pub async fn evaluate_signal(
             now,
         )
         .await?;
-    let mut out = json!({
-        "action": decision.action,
-        "tier": decision.tier,
-        "reason": decision.reason,
-        "impact": decision.impact,
-        "rule": decision.rule,
-        "trace": decision.trace,
-        "policy_version": loaded.policy.version,
-    });
+    let mut created = None;
     if let (true, Some(draft), false) =
         (create, handoff, decision.action == DecisionAction::Proceed)
     {
@@ -158,7 +164,7 @@ pub async fn evaluate_signal(
             body_hash: hex::encode(Sha256::digest(&body.raw)),
             key,
         };
-        let created = create_with_policy(&state, &loaded, &caller, new, Some(idempotency), now)
+        let done = create_with_policy(&state, &loaded, &caller, new, Some(idempotency), now)
             .await
             .map_err(|e| match e.field.as_deref() {
                 Some(f) if !f.starts_with("handoff.") => ApiError {
@@ -167,8 +173,20 @@ pub async fn evaluate_signal(
                 },
                 _ => e,
             })?;
-        out["handoff"] = json!(HandoffView::new(&created.handoff, now));
-        out["replayed"] = json!(created.replayed);
+        created = Some(done);
     }
-    Ok(Json(out).into_response())
+    Ok(Json(Evaluation {
+        action: decision.action,
+        tier: decision.tier,
+        reason: decision.reason.as_deref(),
+        impact: decision.impact.as_deref(),
+        rule: decision.rule.as_deref(),
+        trace: &decision.trace,
+        policy_version: &loaded.policy.version,
+        handoff: created
+            .as_ref()
+            .map(|c| HandoffView::new(&c.handoff, now)),
+        replayed: created.as_ref().map(|c| c.replayed),
+    })
+    .into_response())
 }

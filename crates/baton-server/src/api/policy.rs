@@ -8,11 +8,20 @@ use baton_core::Permission;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::view::{PolicyActivated, PolicyVersion, PolicyView};
+use crate::openapi::ErrorBody;
+
 use crate::extract::{ApiJson, Caller};
 use crate::policy::ReloadError;
 use crate::{ApiError, AppState};
 
 /// `GET /v1/policy`: version, text, and every version kept for replay.
+#[utoipa::path(
+    get,
+    path = "/v1/policy",
+    tag = "policy",
+    responses((status = 200, description = "the active policy", body = PolicyView))
+)]
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -24,21 +33,24 @@ pub async fn get_policy(
         .policy_versions()
         .await?
         .into_iter()
-        .map(|(version, _, loaded_at)| json!({ "version": version, "first_loaded_at": loaded_at }))
+        .map(|(version, _, first_loaded_at)| PolicyVersion {
+            version,
+            first_loaded_at,
+        })
         .collect();
-    Ok(Json(json!({
-        "version": loaded.policy.version,
-        "text": loaded.text,
-        "workflows": loaded.policy.workflow_names(),
-        "impacts": loaded.policy.impact_names(),
-        "handoff_reasons": loaded.policy.handoff_reasons(),
-        "versions": versions,
-    }))
+    Ok(Json(PolicyView {
+        version: &loaded.policy.version,
+        text: &loaded.text,
+        workflows: loaded.policy.workflow_names(),
+        impacts: loaded.policy.impact_names(),
+        handoff_reasons: loaded.policy.handoff_reasons(),
+        versions,
+    })
     .into_response())
 }
 
 /// Body of `PUT /v1/policy`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPolicy {
     /// The whole policy file (TOML). Contracts must be inline: the API reads no files.
@@ -47,6 +59,16 @@ pub struct PutPolicy {
 
 /// `PUT /v1/policy`: replaces the active policy if the text builds clean;
 /// otherwise 422 with every problem in `details` and the old policy stays.
+#[utoipa::path(
+    put,
+    path = "/v1/policy",
+    tag = "policy",
+    request_body = PutPolicy,
+    responses(
+        (status = 200, description = "the new policy is active", body = PolicyActivated),
+        (status = 422, description = "the policy has errors (each with line, rule and message in `details`); the active policy is unchanged", body = ErrorBody),
+    )
+)]
 pub async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -67,7 +89,10 @@ pub async fn put_policy(
     match state.policy.reload(&text, &no_files, keep).await {
         Ok(loaded) => {
             tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy reloaded");
-            Ok(Json(json!({ "version": loaded.policy.version })).into_response())
+            Ok(Json(PolicyActivated {
+                version: &loaded.policy.version,
+            })
+            .into_response())
         }
         Err(ReloadError::Store(e)) => Err(e.into()),
         Err(ReloadError::Invalid(errors)) => {
