@@ -46,7 +46,7 @@ run_against() {
   echo "== schemathesis on $name (max $MAX_EXAMPLES examples per operation)"
   # The live event stream never ends, so a request/response tester cannot
   # read it; tests/api/events.rs covers it over a socket.
-  "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+  "$VENV/bin/schemathesis" --config-file .ci/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
     --checks all \
     --header "Authorization: Bearer $token" \
     --max-examples "$MAX_EXAMPLES" \

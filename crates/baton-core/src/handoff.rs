@@ -42,12 +42,21 @@ impl Tier {
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     /// The system of record, e.g. `zendesk` or `sap`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub source: String,
     /// The item's id there.
     #[serde(rename = "ref")]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub reference: String,
     /// A link to the item there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, max_length = 16384, pattern = r"^(http://[\s\S]{3,}|https://[\s\S]{2,})$"))]
     pub url: Option<String>,
 }
 
@@ -59,6 +68,7 @@ pub struct Message {
     /// Who spoke: `customer`, `assistant`, `agent`, …
     pub role: String,
     /// What was said.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub text: String,
     /// When, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,8 +82,13 @@ pub struct Message {
 #[serde(deny_unknown_fields)]
 pub struct AiAssessment {
     /// The action the AI would take.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub proposed_action: String,
     /// The AI's confidence, from 0 to 1 inclusive.
+    #[cfg_attr(feature = "utoipa", schema(minimum = 0, maximum = 1))]
     pub confidence: f64,
     /// The model that produced the proposal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +109,13 @@ pub struct Link {
     /// What the link shows.
     pub label: String,
     /// Where it points.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(
+            max_length = 16384,
+            pattern = r"^(http://[\s\S]{3,}|https://[\s\S]{2,})$"
+        )
+    )]
     pub url: String,
 }
 
@@ -104,18 +126,22 @@ pub struct Link {
 pub struct ContextPacket {
     /// A short situation brief.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub summary: String,
     /// The transcript or triggering record.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_items = 500))]
     pub messages: Vec<Message>,
     /// What the AI proposed, and how sure it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_assessment: Option<AiAssessment>,
     /// Suggested next actions, e.g. `approve`, `request_info`.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_items = 500))]
     pub suggested_actions: Vec<String>,
     /// Links to the original records.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_items = 500))]
     pub links: Vec<Link>,
     /// Workflow-specific data, a JSON object.
     #[serde(default)]
@@ -129,26 +155,35 @@ pub struct ContextPacket {
 #[serde(deny_unknown_fields)]
 pub struct NewHandoff {
     /// The workflow, a [`Label`].
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub workflow: String,
     /// The item in its system of record.
     pub subject: Subject,
     /// A one-line title.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub title: String,
     /// The customer impact, a [`Label`] such as `high`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub impact: String,
     /// The handoff reason, a [`Label`] such as `low_confidence`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub reason: String,
     /// `warm` (the default) or `immediate`.
     #[serde(default)]
     pub tier: Tier,
     /// The owner group, a [`Label`]; the caller's default group when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<crate::Label>))]
     pub owner_group: Option<String>,
     /// The context packet.
     #[serde(default)]
     pub context: ContextPacket,
     /// Where to tell the automation about the decision.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, max_length = 16384, pattern = r"^(http://[\s\S]{3,}|https://[\s\S]{2,})$"))]
     pub callback_url: Option<String>,
 }
 

@@ -48,15 +48,18 @@ pub struct ReceiptInput {
     /// The resolution.
     pub resolution: Resolution,
     /// The resolution reason, a [`Label`] from the resolution-reason taxonomy.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub resolution_reason: String,
     /// What changed against the AI proposal, any JSON.
     #[serde(default)]
     pub changes: Option<Value>,
     /// What the customer was told.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub customer_note: Option<String>,
     /// A note for colleagues only.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub internal_note: Option<String>,
 }
 

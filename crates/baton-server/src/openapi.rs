@@ -64,6 +64,20 @@ pub fn time_bound() -> Schema {
         .into()
 }
 
+/// The `state` filter: lifecycle state names, comma-separated, or empty.
+pub fn state_list() -> Schema {
+    let names: Vec<&str> = baton_core::LifecycleState::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let one = format!("({})", names.join("|"));
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^({one}(,{one})*)?$")))
+        .examples(["pending,in_progress"])
+        .into()
+}
+
 /// The `signal` of `POST /v1/evaluate`: a `Signal` whose `conversation_id`
 /// (1 to 255 characters, not blank) and `turn` are required.
 pub fn evaluate_signal() -> Schema {
@@ -118,7 +132,7 @@ pub fn evaluate_signal() -> Schema {
         events::list_events,
         events::stream_events,
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, handoffs::SortParam))
 )]
 struct ApiDoc;
 

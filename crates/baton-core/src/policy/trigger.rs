@@ -21,6 +21,7 @@ pub struct Signal {
     pub conversation_id: String,
     /// The turn number within the conversation.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(minimum = 0, maximum = 4_294_967_295_u64))]
     pub turn: u32,
     /// The model's confidence, 0 to 1 (1 when not given).
     #[serde(default)]

@@ -45,18 +45,21 @@ pub(crate) struct WithClaim {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestInfoBody {
     claim_token: Option<String>,
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     question: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProvideInfoBody {
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     info: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NoteBody {
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     text: String,
     #[serde(default)]
     visibility: NoteVisibility,
@@ -65,14 +68,18 @@ pub(crate) struct NoteBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReassignBody {
+    #[schema(value_type = baton_core::Label)]
     owner_group: String,
+    #[schema(max_length = 16384)]
     reason: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EscalateBody {
+    #[schema(value_type = Option<baton_core::Label>)]
     owner_group: Option<String>,
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     reason: String,
 }
 
@@ -88,6 +95,7 @@ pub(crate) struct ResolveBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExecutionBody {
     outcome: ExecutionOutcome,
+    #[schema(max_length = 16384)]
     detail: Option<String>,
 }
 
@@ -101,6 +109,7 @@ pub(crate) struct ProvideContextBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReasonBody {
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     reason: String,
 }
 

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::handoffs::create_with_policy;
 use super::view::{Evaluation, HandoffView};
-use crate::openapi::ErrorBody;
 use crate::extract::{ApiJson, Caller};
+use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState};
 
 /// The handoff to create when the decision is not `proceed`; reason, impact
@@ -31,6 +31,38 @@ pub struct HandoffDraft {
     callback_url: Option<String>,
     #[serde(default)]
     owner_group: Option<String>,
+}
+
+impl HandoffDraft {
+    /// Checks the draft's fields as a create would, whether or not one
+    /// follows, so a bad draft is refused at once (naming `handoff.…`).
+    fn check(&self) -> Result<(), ApiError> {
+        let new = NewHandoff {
+            workflow: self.workflow.clone(),
+            subject: self.subject.clone(),
+            title: self.title.clone(),
+            impact: "draft".into(),
+            reason: "draft".into(),
+            tier: Default::default(),
+            owner_group: self.owner_group.clone(),
+            context: self.context.clone(),
+            callback_url: self.callback_url.clone(),
+        };
+        new.into_handoff(
+            uuid::Uuid::nil(),
+            "draft",
+            "draft",
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .map(drop)
+        .map_err(|e| {
+            let e = ApiError::from(e);
+            ApiError {
+                field: e.field.clone().map(|f| format!("handoff.{f}")),
+                ..e
+            }
+        })
+    }
 }
 
 /// Body of `POST /v1/evaluate`.
@@ -86,6 +118,13 @@ pub async fn evaluate_signal(
             "give the turn number: streaks and idempotent creation count turns per conversation",
         ));
     }
+    let mut signal = signal;
+    // JSON has one number type: `3.0` is the turn `3` (JSON Schema agrees).
+    if let Some(turn) = signal["turn"].as_f64().filter(|t| {
+        signal["turn"].is_f64() && t.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(t)
+    }) {
+        signal["turn"] = serde_json::json!(turn as u64);
+    }
     let signal: Signal =
         crate::extract::parse_json(signal.to_string().as_bytes()).map_err(|e| ApiError {
             field: e.field.clone().map(|f| format!("signal.{f}")),
@@ -102,6 +141,9 @@ pub async fn evaluate_signal(
             "handoff",
             "with create: true, send the handoff's workflow, subject, title and context",
         ));
+    }
+    if let Some(draft) = &handoff {
+        draft.check()?;
     }
     let loaded = state.policy.current();
     let kept: StreakState = state
@@ -183,9 +225,7 @@ pub async fn evaluate_signal(
         rule: decision.rule.as_deref(),
         trace: &decision.trace,
         policy_version: &loaded.policy.version,
-        handoff: created
-            .as_ref()
-            .map(|c| HandoffView::new(&c.handoff, now)),
+        handoff: created.as_ref().map(|c| HandoffView::new(&c.handoff, now)),
         replayed: created.as_ref().map(|c| c.replayed),
     })
     .into_response())

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::view::{HandoffDetail, HandoffPage, HandoffView};
-use crate::openapi::{ErrorBody, IdParam};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::openapi::{ErrorBody, IdParam};
 use crate::{ApiError, AppState, LoadedPolicy};
 
 /// Longest accepted `Idempotency-Key`, in bytes.
@@ -29,7 +29,12 @@ pub struct CreateHeaders {
     /// Makes the create safe to retry: the same key with the same body
     /// answers the first result (200, `Idempotent-Replayed: true`); with
     /// another body, 422. Keys are scoped per token.
-    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
     pub idempotency_key: Option<String>,
 }
 
@@ -282,8 +287,8 @@ pub async fn get_handoff(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Lifecycle states, comma-separated.
-    #[param(value_type = Option<Vec<LifecycleState>>, style = Form, explode = false)]
+    /// Lifecycle states, comma-separated (empty: any).
+    #[param(schema_with = crate::openapi::state_list)]
     pub state: Option<String>,
     /// Owner group.
     pub owner_group: Option<String>,
@@ -302,6 +307,7 @@ pub struct ListParams {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^(|-?[0-9]{1,18}\.[0-9a-f]{32})$")]
     pub cursor: Option<String>,
 }
 

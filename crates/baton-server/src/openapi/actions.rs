@@ -34,13 +34,29 @@ macro_rules! action {
 
 action!(claim, "/v1/handoffs/{id}/claim", Empty);
 action!(release, "/v1/handoffs/{id}/release", WithClaim);
-action!(request_info, "/v1/handoffs/{id}/request-info", RequestInfoBody);
-action!(provide_info, "/v1/handoffs/{id}/provide-info", ProvideInfoBody);
+action!(
+    request_info,
+    "/v1/handoffs/{id}/request-info",
+    RequestInfoBody
+);
+action!(
+    provide_info,
+    "/v1/handoffs/{id}/provide-info",
+    ProvideInfoBody
+);
 action!(add_note, "/v1/handoffs/{id}/notes", NoteBody);
 action!(reassign, "/v1/handoffs/{id}/reassign", ReassignBody);
 action!(escalate, "/v1/handoffs/{id}/escalate", EscalateBody);
 action!(resolve, "/v1/handoffs/{id}/resolve", ResolveBody);
-action!(report_execution, "/v1/handoffs/{id}/execution", ExecutionBody);
+action!(
+    report_execution,
+    "/v1/handoffs/{id}/execution",
+    ExecutionBody
+);
 action!(close, "/v1/handoffs/{id}/close", Empty);
 action!(reopen, "/v1/handoffs/{id}/reopen", ReasonBody);
-action!(provide_context, "/v1/handoffs/{id}/provide-context", ProvideContextBody);
+action!(
+    provide_context,
+    "/v1/handoffs/{id}/provide-context",
+    ProvideContextBody
+);
