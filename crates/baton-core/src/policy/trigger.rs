@@ -21,7 +21,8 @@ pub struct Signal {
     pub conversation_id: String,
     /// The turn number within the conversation.
     #[serde(default)]
-    #[cfg_attr(feature = "utoipa", schema(minimum = 0, maximum = 4_294_967_295_u64))]
+    // int64 with a maximum: an int32 format would cap it at 2^31 - 1.
+    #[cfg_attr(feature = "utoipa", schema(value_type = u64, minimum = 0, maximum = 4_294_967_295_u64))]
     pub turn: u32,
     /// The model's confidence, 0 to 1 (1 when not given).
     #[serde(default)]
