@@ -7,6 +7,7 @@
 mod actions;
 
 use axum::Json;
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -14,8 +15,8 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::ENDPOINTS;
 use crate::api::{evaluate, events, handoffs, health, policy, reports, views};
+use crate::{AppState, ENDPOINTS};
 
 /// The error body every refusal has: `{"error": {"code", "message", "field"?, "details"?}}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -157,6 +158,7 @@ pub fn document() -> Value {
             "responses": { "200": { "description": what, "content": content } }
         });
     }
+    link_created_handoff(&mut doc);
     let schemas = doc["components"]["schemas"].clone();
     for ep in ENDPOINTS {
         let op = &mut doc["paths"][ep.path][ep.method.to_lowercase()];
@@ -164,6 +166,60 @@ pub fn document() -> Value {
             continue; // not annotated: the document test names it
         }
         complete(op, ep, &schemas);
+    }
+    doc
+}
+
+/// Links the handoff a create answers to every operation on `{id}`, so
+/// clients (and schemathesis's stateful phase) can follow it.
+fn link_created_handoff(doc: &mut Value) {
+    let mut links = serde_json::Map::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, ops) in paths.iter().filter(|(p, _)| p.contains("{id}")) {
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let id = op["operationId"].as_str().unwrap_or(path).to_owned();
+                links.insert(
+                    id.clone(),
+                    json!({
+                        "operationId": id,
+                        "parameters": { "id": "$response.body#/id" },
+                        "description": format!("{} {path} on the handoff", method.to_uppercase()),
+                    }),
+                );
+            }
+        }
+    }
+    for status in ["200", "201"] {
+        let response = &mut doc["paths"]["/v1/handoffs"]["post"]["responses"][status];
+        if response.is_object() {
+            response["links"] = Value::Object(links.clone());
+        }
+    }
+}
+
+/// The document under `policy`: the customer impacts, handoff reasons and
+/// owner groups a create may name are the ones it declares.
+pub fn document_for(policy: &baton_core::policy::Policy) -> Value {
+    let mut doc = document();
+    let declared = |names: Vec<&str>, what: &str, nullable: bool| {
+        let mut values: Vec<Value> = names.into_iter().map(Value::from).collect();
+        let mut types = vec!["string"];
+        if nullable {
+            values.push(Value::Null);
+            types.push("null");
+        }
+        json!({ "type": types, "enum": values, "description": format!("a {what} the active policy declares") })
+    };
+    let reasons: Vec<&str> = policy
+        .handoff_reasons()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let props = &mut doc["components"]["schemas"]["NewHandoff"]["properties"];
+    if props.is_object() {
+        props["impact"] = declared(policy.impact_names(), "customer impact", false);
+        props["reason"] = declared(reasons, "handoff reason", false);
+        props["owner_group"] = declared(policy.group_names(), "owner group", true);
     }
     doc
 }
@@ -222,9 +278,9 @@ fn complete(op: &mut Value, ep: &crate::Endpoint, schemas: &Value) {
     }
 }
 
-/// `GET /openapi.json`.
-pub async fn get_openapi() -> Response {
-    Json(document()).into_response()
+/// `GET /openapi.json`: the document under the active policy.
+pub async fn get_openapi(State(state): State<AppState>) -> Response {
+    Json(document_for(&state.policy.current().policy)).into_response()
 }
 
 /// `GET /docs`: a self-contained page listing every route from `/openapi.json`.
