@@ -158,7 +158,7 @@ pub fn document() -> Value {
             "responses": { "200": { "description": what, "content": content } }
         });
     }
-    link_created_handoff(&mut doc);
+    link_handoffs(&mut doc);
     let schemas = doc["components"]["schemas"].clone();
     for ep in ENDPOINTS {
         let op = &mut doc["paths"][ep.path][ep.method.to_lowercase()];
@@ -170,29 +170,53 @@ pub fn document() -> Value {
     doc
 }
 
-/// Links the handoff a create answers to every operation on `{id}`, so
-/// clients (and schemathesis's stateful phase) can follow it.
-fn link_created_handoff(doc: &mut Value) {
-    let mut links = serde_json::Map::new();
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, ops) in paths.iter().filter(|(p, _)| p.contains("{id}")) {
-            for (method, op) in ops.as_object().into_iter().flatten() {
-                let id = op["operationId"].as_str().unwrap_or(path).to_owned();
-                links.insert(
-                    id.clone(),
-                    json!({
-                        "operationId": id,
-                        "parameters": { "id": "$response.body#/id" },
-                        "description": format!("{} {path} on the handoff", method.to_uppercase()),
-                    }),
-                );
-            }
+/// Links the handoff a create, a read or an action answers to every
+/// operation on `{id}`, so clients (and schemathesis's stateful phase) can
+/// follow it.
+fn link_handoffs(doc: &mut Value) {
+    let targets: Vec<(String, String, String)> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(path, _)| path.contains("{id}"))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(method, op)| {
+                    let id = op["operationId"].as_str().unwrap_or(path).to_owned();
+                    (id, method.to_uppercase(), path.clone())
+                })
+        })
+        .collect();
+    let links = |pointer: &str| {
+        let map: serde_json::Map<String, Value> = targets
+            .iter()
+            .map(|(id, method, path)| {
+                let link = json!({
+                    "operationId": id,
+                    "parameters": { "id": format!("$response.body#{pointer}") },
+                    "description": format!("{method} {path} on this handoff"),
+                });
+                (id.clone(), link)
+            })
+            .collect();
+        Value::Object(map)
+    };
+    let mut sources = vec![
+        ("/v1/handoffs".to_owned(), "post", "201", "/id"),
+        ("/v1/handoffs".to_owned(), "post", "200", "/id"),
+        ("/v1/handoffs/{id}".to_owned(), "get", "200", "/id"),
+    ];
+    for (_, method, path) in &targets {
+        if method == "POST" {
+            sources.push((path.clone(), "post", "200", "/handoff/id"));
         }
     }
-    for status in ["200", "201"] {
-        let response = &mut doc["paths"]["/v1/handoffs"]["post"]["responses"][status];
+    for (path, method, status, pointer) in sources {
+        let response = &mut doc["paths"][path.as_str()][method]["responses"][status];
         if response.is_object() {
-            response["links"] = Value::Object(links.clone());
+            response["links"] = links(pointer);
         }
     }
 }

@@ -357,3 +357,61 @@ async fn health_probes_answer() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["status"], "ready");
 }
+
+#[tokio::test]
+async fn the_served_document_names_the_active_policys_values() {
+    let app = spawn_app().await;
+    let (_, doc) = app.request(Method::GET, "/openapi.json", None, None).await;
+    let policy = app.get_ok(ADMIN, "/v1/policy").await;
+    let props = &doc["components"]["schemas"]["NewHandoff"]["properties"];
+    assert_eq!(props["impact"]["enum"], policy["impacts"]);
+    let reasons: Vec<&String> = policy["handoff_reasons"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(props["reason"]["enum"], json!(reasons));
+    let groups = props["owner_group"]["enum"].as_array().unwrap();
+    assert!(groups.contains(&Value::Null), "owner_group may be left out");
+    assert!(groups.contains(&json!("triage")), "{groups:?}");
+    // A create naming an undeclared impact is what the enum excludes: 422.
+    let (status, json) = app
+        .request(
+            Method::POST,
+            "/v1/handoffs",
+            Some(ADMIN),
+            Some(new_handoff("not-declared", "low_confidence")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
+    assert_eq!(json["error"]["field"], "impact");
+}
+
+#[tokio::test]
+async fn a_created_handoff_links_to_every_operation_on_it() {
+    let doc = document().await;
+    let links = doc["paths"]["/v1/handoffs"]["post"]["responses"]["201"]["links"]
+        .as_object()
+        .expect("links from a create");
+    let on_id = ENDPOINTS.iter().filter(|e| e.path.contains("{id}")).count();
+    assert_eq!(links.len(), on_id);
+    let ids: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    for link in links.values() {
+        assert!(
+            ids.contains(link["operationId"].as_str().unwrap()),
+            "{link}"
+        );
+        assert_eq!(link["parameters"]["id"], "$response.body#/id");
+    }
+    let after_claim = &doc["paths"]["/v1/handoffs/{id}/claim"]["post"]["responses"]["200"]["links"];
+    assert_eq!(
+        after_claim["resolve"]["parameters"]["id"],
+        "$response.body#/handoff/id"
+    );
+}
