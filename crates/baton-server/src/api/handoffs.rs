@@ -29,11 +29,12 @@ pub struct CreateHeaders {
     /// Makes the create safe to retry: the same key with the same body
     /// answers the first result (200, `Idempotent-Replayed: true`); with
     /// another body, 422. Keys are scoped per token.
+    // Visible ASCII, with spaces and tabs inside: what `HeaderValue::to_str` reads.
     #[param(
         rename = "Idempotency-Key",
         min_length = 1,
         max_length = 255,
-        pattern = "^[!-~]+$"
+        pattern = r"^[!-~]([\t -~]*[!-~])?$"
     )]
     pub idempotency_key: Option<String>,
 }
