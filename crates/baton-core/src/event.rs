@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 /// What happened to a handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// The handoff was created; data is the whole handoff.
@@ -114,6 +115,7 @@ pub struct NewEvent {
 
 /// An event in the log, chained to the one before it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Position in the whole log, from 1; also the global feed cursor.
     pub position: i64,
@@ -126,6 +128,7 @@ pub struct Event {
     /// Who did it.
     pub actor: String,
     /// When.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// Details.
     pub data: Value,

@@ -17,6 +17,7 @@ pub const MAX_ITEMS: usize = 500;
 
 /// How urgently a person must pick the handoff up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     /// Context summarised, normal SLA; the customer is told a specialist is joining.
@@ -38,38 +39,57 @@ impl Tier {
 
 /// The item in its system of record: `{source, ref, url}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     /// The system of record, e.g. `zendesk` or `sap`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub source: String,
     /// The item's id there.
     #[serde(rename = "ref")]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub reference: String,
     /// A link to the item there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, max_length = 16384, pattern = r"^(http://[\s\S]{3,}|https://[\s\S]{2,})$"))]
     pub url: Option<String>,
 }
 
 /// One transcript message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// Who spoke: `customer`, `assistant`, `agent`, …
     pub role: String,
     /// What was said.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub text: String,
     /// When, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub at: Option<Timestamp>,
 }
 
 /// What the AI made of the work before handing it off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AiAssessment {
     /// The action the AI would take.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub proposed_action: String,
     /// The AI's confidence, from 0 to 1 inclusive.
+    #[cfg_attr(feature = "utoipa", schema(minimum = 0, maximum = 1))]
     pub confidence: f64,
     /// The model that produced the proposal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,68 +104,93 @@ pub struct AiAssessment {
 
 /// A link to an original record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     /// What the link shows.
     pub label: String,
     /// Where it points.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(
+            max_length = 16384,
+            pattern = r"^(http://[\s\S]{3,}|https://[\s\S]{2,})$"
+        )
+    )]
     pub url: String,
 }
 
 /// The minimum a person needs to decide fast.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContextPacket {
     /// A short situation brief.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub summary: String,
     /// The transcript or triggering record.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_items = 500))]
     pub messages: Vec<Message>,
     /// What the AI proposed, and how sure it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_assessment: Option<AiAssessment>,
     /// Suggested next actions, e.g. `approve`, `request_info`.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_items = 500))]
     pub suggested_actions: Vec<String>,
     /// Links to the original records.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_items = 500))]
     pub links: Vec<Link>,
     /// Workflow-specific data, a JSON object.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub payload: Map<String, Value>,
 }
 
 /// What an automation sends to hand work off; [`NewHandoff::into_handoff`] validates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewHandoff {
     /// The workflow, a [`Label`].
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub workflow: String,
     /// The item in its system of record.
     pub subject: Subject,
     /// A one-line title.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 16384, pattern = r"\S")
+    )]
     pub title: String,
     /// The customer impact, a [`Label`] such as `high`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub impact: String,
     /// The handoff reason, a [`Label`] such as `low_confidence`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub reason: String,
     /// `warm` (the default) or `immediate`.
     #[serde(default)]
     pub tier: Tier,
     /// The owner group, a [`Label`]; the caller's default group when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<crate::Label>))]
     pub owner_group: Option<String>,
     /// The context packet.
     #[serde(default)]
     pub context: ContextPacket,
     /// Where to tell the automation about the decision.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, max_length = 16384, pattern = r"^(http://[\s\S]{3,}|https://[\s\S]{2,})$"))]
     pub callback_url: Option<String>,
 }
 
 /// A handoff as Baton keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Handoff {
     /// UUIDv7, so ids sort by creation time.
     pub id: Uuid,
@@ -176,14 +221,19 @@ pub struct Handoff {
     /// Who created it (token name).
     pub created_by: String,
     /// When it was created.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it was last claimed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub claimed_at: Option<Timestamp>,
     /// When it was last resolved.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<Timestamp>,
     /// When it was closed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     /// When anything last changed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     /// The latest customer-safe note.
     pub customer_note: Option<String>,
@@ -195,9 +245,11 @@ pub struct Handoff {
     pub escalation_count: u32,
     /// Claim by then (SLA time to accept), from the policy's impact and calendar.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub accept_by: Option<Timestamp>,
     /// Resolve by then (SLA time to resolve).
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub resolve_by: Option<Timestamp>,
     /// Version (content hash) of the policy that routed and timed it.
     #[serde(default)]

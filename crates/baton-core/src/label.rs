@@ -17,6 +17,10 @@ impl Label {
     /// Longest accepted label, in bytes.
     pub const MAX_LEN: usize = 64;
 
+    /// The characters of a label, as a regular expression (its length is
+    /// checked apart: 1 to [`Label::MAX_LEN`]).
+    pub const PATTERN: &'static str = "^[a-z0-9_.:-]+$";
+
     /// Parses `value`, naming `field` in the error when it is not a label.
     pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
         if value.is_empty() {
@@ -65,6 +69,27 @@ impl fmt::Display for Label {
     }
 }
 
+/// A label is a string matching [`Label::parse`]: the pattern and length
+/// below are the same rule, so clients can check names before sending them.
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for Label {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "a machine name: lowercase letters, digits, '_', '-', '.' and ':'",
+            ))
+            .pattern(Some(Self::PATTERN))
+            .min_length(Some(1))
+            .max_length(Some(Self::MAX_LEN))
+            .into()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for Label {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +108,24 @@ mod tests {
         check("has space", false);
         check(&"a".repeat(64), true);
         check(&"a".repeat(65), false);
+    }
+
+    #[test]
+    fn pattern_matches_the_parser_on_every_byte() {
+        // PATTERN is a character class: check each ASCII byte against it.
+        let class = Label::PATTERN
+            .strip_prefix("^[")
+            .and_then(|p| p.strip_suffix("]+$"))
+            .unwrap();
+        let allowed = |b: u8| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || class.replace("a-z0-9", "").as_bytes().contains(&b)
+        };
+        for b in 0u8..128 {
+            let text = (b as char).to_string();
+            assert_eq!(Label::parse("f", &text).is_ok(), allowed(b), "{b}");
+        }
     }
 
     #[test]

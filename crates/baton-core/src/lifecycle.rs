@@ -21,6 +21,7 @@ use crate::{DomainError, EventKind, Handoff, Label};
 
 /// Where a handoff is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LifecycleState {
     /// Queued, unowned.
@@ -80,6 +81,7 @@ impl fmt::Display for LifecycleState {
 
 /// Where the AI's proposed output is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AiOutputState {
     /// Awaiting a person's decision.
@@ -121,6 +123,7 @@ impl fmt::Display for AiOutputState {
 
 /// Who may read a note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NoteVisibility {
     /// Colleagues only.
@@ -132,6 +135,7 @@ pub enum NoteVisibility {
 
 /// What the automation reports after acting on a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionOutcome {
     /// Carried out.

@@ -9,6 +9,7 @@ use crate::{DomainError, Label};
 
 /// How a person resolved a handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// The AI proposal was right as it stood.
@@ -41,25 +42,30 @@ impl Resolution {
 
 /// What a reviewer sends to resolve a handoff.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptInput {
     /// The resolution.
     pub resolution: Resolution,
     /// The resolution reason, a [`Label`] from the resolution-reason taxonomy.
+    #[cfg_attr(feature = "utoipa", schema(value_type = crate::Label))]
     pub resolution_reason: String,
     /// What changed against the AI proposal, any JSON.
     #[serde(default)]
     pub changes: Option<Value>,
     /// What the customer was told.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub customer_note: Option<String>,
     /// A note for colleagues only.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 16384))]
     pub internal_note: Option<String>,
 }
 
 /// The record left when a handoff is resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClosureReceipt {
     /// Who decided (token or user name).
     pub decided_by: String,
@@ -74,6 +80,7 @@ pub struct ClosureReceipt {
     /// A note for colleagues only.
     pub internal_note: Option<String>,
     /// When it was resolved.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub resolved_at: Timestamp,
 }
 

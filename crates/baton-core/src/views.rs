@@ -27,10 +27,12 @@ pub fn age_bucket(created_at: Timestamp, now: Timestamp) -> &'static str {
 
 /// One row of the aging view: the open items of one customer impact, counted per bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AgingRow {
     /// The customer impact.
     pub impact: String,
     /// Count per bucket name, every bucket present.
+    #[cfg_attr(feature = "utoipa", schema(value_type = std::collections::BTreeMap<String, u64>))]
     pub buckets: BTreeMap<&'static str, u64>,
     /// All open items of this impact.
     pub total: u64,
@@ -54,6 +56,7 @@ pub fn aging(items: &[(String, Timestamp)], now: Timestamp) -> Vec<AgingRow> {
 
 /// A handoff reason's volume in a window and the one before it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ReasonTrend {
     /// The handoff reason.
     pub reason: String,

@@ -8,6 +8,7 @@ use super::expr::Facts;
 
 /// How one rule fared for one item: the "why" of an explanation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RuleTrace {
     /// The rule's id.
     pub id: String,

@@ -14,12 +14,15 @@ use crate::Tier;
 
 /// What an agent tells Baton about one turn of its work.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Signal {
     /// The conversation (or job) the turn belongs to; streaks are counted per conversation.
     pub conversation_id: String,
     /// The turn number within the conversation.
     #[serde(default)]
+    // int64 with a maximum: an int32 format would cap it at 2^31 - 1.
+    #[cfg_attr(feature = "utoipa", schema(value_type = u64, minimum = 0, maximum = 4_294_967_295_u64))]
     pub turn: u32,
     /// The model's confidence, 0 to 1 (1 when not given).
     #[serde(default)]
@@ -38,6 +41,7 @@ pub struct Signal {
     pub explicit_request: bool,
     /// Anything else the rules look at.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub payload: Map<String, Value>,
 }
 
@@ -46,6 +50,7 @@ pub type Streaks = BTreeMap<String, u32>;
 
 /// What the automation should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionAction {
     /// Carry on automatically.

@@ -11,6 +11,7 @@ use super::History;
 
 /// What the summary's rows are per.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     /// Workflow.
@@ -71,6 +72,7 @@ impl GroupBy {
 
 /// Mean, median and 90th percentile of some durations, in seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Durations {
     /// How many durations.
     pub count: u64,
@@ -104,6 +106,7 @@ impl Durations {
 /// A duration measured on the wall clock and in working time (the impact's
 /// calendar: business hours minus holidays).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct TimeTo {
     /// Wall-clock time.
     pub wall: Durations,
@@ -113,6 +116,7 @@ pub struct TimeTo {
 
 /// SLA attainment: of the items whose deadline has come (met or missed), how many met it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Attainment {
     /// Items whose deadline was met or has passed.
     pub due: u64,
@@ -124,6 +128,7 @@ pub struct Attainment {
 
 /// One row of the summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SummaryRow {
     /// The group's value (`all` for the total).
     pub key: String,
@@ -174,10 +179,13 @@ pub struct SummaryRow {
 
 /// The summary report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Window start (inclusive), if any.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub from: Option<Timestamp>,
     /// Window end (exclusive), if any.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub to: Option<Timestamp>,
     /// What the rows are per.
     pub by: GroupBy,

@@ -14,6 +14,7 @@ pub const LIST_LEN: usize = 10;
 
 /// A handoff reason's volume this week and the week before.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ReasonWeek {
     /// The handoff reason.
     pub reason: String,
@@ -29,6 +30,7 @@ pub struct ReasonWeek {
 
 /// An open item in a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct OpenItem {
     /// Handoff id.
     pub id: Uuid,
@@ -43,6 +45,7 @@ pub struct OpenItem {
     /// Lifecycle state.
     pub state: String,
     /// Created.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// Age at the report's end, seconds.
     pub age_s: i64,
@@ -50,6 +53,7 @@ pub struct OpenItem {
 
 /// One reviewer's load.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ReviewerLoad {
     /// The reviewer.
     pub reviewer: String,
@@ -61,10 +65,13 @@ pub struct ReviewerLoad {
 
 /// The weekly report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Weekly {
     /// This week's start (inclusive): `to` minus seven days.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
     /// This week's end (exclusive).
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub to: Timestamp,
     /// The three handoff reasons with most handoffs this week.
     pub top_reasons: Vec<ReasonWeek>,

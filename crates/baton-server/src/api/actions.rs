@@ -31,75 +31,85 @@ pub const ACTIONS: [&str; 12] = [
     "provide-context",
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WithClaim {
+pub(crate) struct WithClaim {
     claim_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RequestInfoBody {
+pub(crate) struct RequestInfoBody {
     claim_token: Option<String>,
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     question: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProvideInfoBody {
+pub(crate) struct ProvideInfoBody {
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     info: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NoteBody {
+pub(crate) struct NoteBody {
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     text: String,
     #[serde(default)]
     visibility: NoteVisibility,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReassignBody {
+pub(crate) struct ReassignBody {
+    #[schema(value_type = baton_core::Label)]
     owner_group: String,
+    #[schema(max_length = 16384)]
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EscalateBody {
+pub(crate) struct EscalateBody {
+    #[schema(value_type = Option<baton_core::Label>)]
     owner_group: Option<String>,
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResolveBody {
+pub(crate) struct ResolveBody {
     claim_token: Option<String>,
     #[serde(flatten)]
     receipt: ReceiptInput,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ExecutionBody {
+pub(crate) struct ExecutionBody {
     outcome: ExecutionOutcome,
+    #[schema(max_length = 16384)]
     detail: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProvideContextBody {
+pub(crate) struct ProvideContextBody {
+    #[schema(value_type = Object)]
     payload: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReasonBody {
+pub(crate) struct ReasonBody {
+    #[schema(min_length = 1, max_length = 16384, pattern = r"\S")]
     reason: String,
 }
 

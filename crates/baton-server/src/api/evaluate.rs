@@ -15,19 +15,19 @@ use baton_core::{ContextPacket, NewHandoff, Permission, Subject};
 use baton_store::{Idempotency, StreakStep};
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use self::order::{Plan, StreakState, next_state, plan};
 use super::handoffs::create_with_policy;
-use super::view::HandoffView;
+use super::view::{Evaluation, HandoffView};
 use crate::extract::{ApiJson, Caller};
+use crate::openapi::ErrorBody;
 use crate::policy::LoadedPolicy;
 use crate::{ApiError, AppState};
 
 /// The handoff to create when the decision is not `proceed`; reason, impact
 /// and tier come from the decision.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffDraft {
     workflow: String,
@@ -41,19 +41,65 @@ pub struct HandoffDraft {
     owner_group: Option<String>,
 }
 
+impl HandoffDraft {
+    /// Checks the draft's fields as a create would, whether or not one
+    /// follows, so a bad draft is refused at once (naming `handoff.…`).
+    fn check(&self) -> Result<(), ApiError> {
+        let new = NewHandoff {
+            workflow: self.workflow.clone(),
+            subject: self.subject.clone(),
+            title: self.title.clone(),
+            impact: "draft".into(),
+            reason: "draft".into(),
+            tier: Default::default(),
+            owner_group: self.owner_group.clone(),
+            context: self.context.clone(),
+            callback_url: self.callback_url.clone(),
+        };
+        new.into_handoff(
+            uuid::Uuid::nil(),
+            "draft",
+            "draft",
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .map(drop)
+        .map_err(|e| {
+            let e = ApiError::from(e);
+            ApiError {
+                field: e.field.clone().map(|f| format!("handoff.{f}")),
+                ..e
+            }
+        })
+    }
+}
+
 /// Body of `POST /v1/evaluate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateBody {
     /// The agent's signal; `conversation_id` and `turn` are required here.
+    #[schema(schema_with = crate::openapi::evaluate_signal)]
     signal: serde_json::Value,
+    /// Create the handoff when the decision is not `proceed` (needs `handoff`).
     #[serde(default)]
     create: bool,
+    /// The handoff to create; reason, impact and tier come from the decision.
     #[serde(default)]
     handoff: Option<HandoffDraft>,
 }
 
 /// `POST /v1/evaluate`.
+#[utoipa::path(
+    post,
+    path = "/v1/evaluate",
+    tag = "evaluate",
+    request_body = EvaluateBody,
+    responses(
+        (status = 200, description = "the decision, and the handoff when one was created", body = Evaluation),
+        (status = 409, description = "the turn is older than the last evaluated turn of the conversation, or the handoff exists", body = ErrorBody),
+        (status = 422, description = "a field is invalid, or the same turn came with another body", body = ErrorBody),
+    )
+)]
 pub async fn evaluate_signal(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,6 +116,13 @@ pub async fn evaluate_signal(
             "signal.turn",
             "give the turn number: streaks and idempotent creation count turns per conversation",
         ));
+    }
+    let mut signal = signal;
+    // JSON has one number type: `3.0` is the turn `3` (JSON Schema agrees).
+    if let Some(turn) = signal["turn"].as_f64().filter(|t| {
+        signal["turn"].is_f64() && t.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(t)
+    }) {
+        signal["turn"] = serde_json::json!(turn as u64);
     }
     let signal: Signal =
         crate::extract::parse_json(signal.to_string().as_bytes()).map_err(|e| ApiError {
@@ -97,18 +150,13 @@ pub async fn evaluate_signal(
             "with create: true, send the handoff's workflow, subject, title and context",
         ));
     }
+    if let Some(draft) = &handoff {
+        draft.check()?;
+    }
     let loaded = state.policy.current();
     let now = state.clock.now();
     let decision = decide_in_order(&state, &loaded, &signal, now).await?;
-    let mut out = json!({
-        "action": decision.action,
-        "tier": decision.tier,
-        "reason": decision.reason,
-        "impact": decision.impact,
-        "rule": decision.rule,
-        "trace": decision.trace,
-        "policy_version": loaded.policy.version,
-    });
+    let mut created = None;
     if let (true, Some(draft), false) =
         (create, handoff, decision.action == DecisionAction::Proceed)
     {
@@ -133,7 +181,7 @@ pub async fn evaluate_signal(
             body_hash: hex::encode(Sha256::digest(&body.raw)),
             key,
         };
-        let created = create_with_policy(&state, &loaded, &caller, new, Some(idempotency), now)
+        let done = create_with_policy(&state, &loaded, &caller, new, Some(idempotency), now)
             .await
             .map_err(|e| match e.field.as_deref() {
                 Some(f) if !f.starts_with("handoff.") => ApiError {
@@ -142,10 +190,20 @@ pub async fn evaluate_signal(
                 },
                 _ => e,
             })?;
-        out["handoff"] = json!(HandoffView::new(&created.handoff, now));
-        out["replayed"] = json!(created.replayed);
+        created = Some(done);
     }
-    Ok(Json(out).into_response())
+    Ok(Json(Evaluation {
+        action: decision.action,
+        tier: decision.tier,
+        reason: decision.reason.as_deref(),
+        impact: decision.impact.as_deref(),
+        rule: decision.rule.as_deref(),
+        trace: &decision.trace,
+        policy_version: &loaded.policy.version,
+        handoff: created.as_ref().map(|c| HandoffView::new(&c.handoff, now)),
+        replayed: created.as_ref().map(|c| c.replayed),
+    })
+    .into_response())
 }
 
 /// Evaluates `signal` against its conversation's stored streak counts and

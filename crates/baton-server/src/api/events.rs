@@ -11,22 +11,32 @@ use axum::response::{IntoResponse, Response};
 use baton_core::Permission;
 use futures::Stream;
 use serde::Deserialize;
-use serde_json::json;
+
+use super::view::EventPage;
 
 use crate::extract::{ApiQuery, Caller};
 use crate::{ApiError, AppState};
 
 /// `?after=&limit=` of the feed.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FeedParams {
-    /// Log position to start after (default 0).
+    /// Log position to start after (default 0; below 0 counts as 0).
     after: Option<i64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
 /// `GET /v1/events?after=CURSOR`: events after a log position, with `next_after`.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    params(FeedParams),
+    responses((status = 200, description = "a page of the event log", body = EventPage))
+)]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,13 +52,28 @@ pub async fn list_events(
     }
     let events = state.store.events_after(after, limit).await?;
     let next_after = events.last().map_or(after, |e| e.position);
-    Ok(Json(json!({ "events": events, "next_after": next_after })).into_response())
+    Ok(Json(EventPage {
+        events: &events,
+        next_after,
+    })
+    .into_response())
 }
 
 /// `GET /v1/events/stream?after=CURSOR`: every event after the cursor (or
 /// `Last-Event-ID`), then new ones as they commit. Each SSE message has the
 /// event's log position as its id and kind as its event name. It also polls
 /// once a second, so events written by other instances arrive too.
+#[utoipa::path(
+    get,
+    path = "/v1/events/stream",
+    tag = "events",
+    params(
+        FeedParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "the id of the last message seen (a log position); wins over `after`"),
+    ),
+    responses((status = 200, description = "server-sent events: `id` is the log position, `event` the kind, `data` the event as JSON",
+        content_type = "text/event-stream", body = String))
+)]
 pub async fn stream_events(
     State(state): State<AppState>,
     caller: Caller,

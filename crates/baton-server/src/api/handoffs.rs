@@ -13,16 +13,49 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::view::{HandoffDetail, HandoffView};
+use super::view::{HandoffDetail, HandoffPage, HandoffView};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::openapi::{ErrorBody, IdParam};
 use crate::{ApiError, AppState, LoadedPolicy};
 
 /// Longest accepted `Idempotency-Key`, in bytes.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
+/// Header parameters of `POST /v1/handoffs`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // describes the header; `idempotency` reads it
+pub struct CreateHeaders {
+    /// Makes the create safe to retry: the same key with the same body
+    /// answers the first result (200, `Idempotent-Replayed: true`); with
+    /// another body, 422. Keys are scoped per token.
+    // Visible ASCII, with spaces and tabs inside: what `HeaderValue::to_str` reads.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[!-~]([\t -~]*[!-~])?$"
+    )]
+    pub idempotency_key: Option<String>,
+}
+
 /// `POST /v1/handoffs`: 201 with the new handoff; 200 with the same handoff
 /// when an `Idempotency-Key` is replayed with the same body; 422 when the
 /// key comes with another body.
+#[utoipa::path(
+    post,
+    path = "/v1/handoffs",
+    tag = "handoffs",
+    params(CreateHeaders),
+    request_body = NewHandoff,
+    responses(
+        (status = 201, description = "created", body = HandoffView),
+        (status = 200, description = "an Idempotency-Key replayed with the same body: the handoff created then",
+            body = HandoffView, headers(("Idempotent-Replayed" = String, description = "`true`"))),
+        (status = 409, description = "the handoff already exists", body = ErrorBody),
+        (status = 422, description = "a field is invalid, an impact, reason, workflow or owner group is not declared, the payload misses the workflow's contract, or the Idempotency-Key came with another body", body = ErrorBody),
+    )
+)]
 pub async fn create_handoff(
     State(state): State<AppState>,
     caller: Caller,
@@ -238,6 +271,13 @@ pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// `GET /v1/handoffs/{id}`: the handoff and its events.
+#[utoipa::path(
+    get,
+    path = "/v1/handoffs/{id}",
+    tag = "handoffs",
+    params(IdParam),
+    responses((status = 200, description = "the handoff and its events", body = HandoffDetail))
+)]
 pub async fn get_handoff(
     State(state): State<AppState>,
     caller: Caller,
@@ -261,10 +301,12 @@ pub async fn get_handoff(
 }
 
 /// Query parameters of `GET /v1/handoffs`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Lifecycle states, comma-separated.
+    /// Lifecycle states, comma-separated (empty: any).
+    #[param(schema_with = crate::openapi::state_list)]
     pub state: Option<String>,
     /// Owner group.
     pub owner_group: Option<String>,
@@ -277,10 +319,13 @@ pub struct ListParams {
     /// Workflow.
     pub workflow: Option<String>,
     /// `age` (oldest first) or `created` (newest first, the default).
+    #[param(value_type = Option<SortParam>)]
     pub sort: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^(|-?[0-9]{1,18}\.[0-9a-f]{32})$")]
     pub cursor: Option<String>,
 }
 
@@ -348,7 +393,25 @@ impl ListParams {
     }
 }
 
+/// The orders of `GET /v1/handoffs`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // describes the `sort` parameter's values
+pub enum SortParam {
+    /// Oldest first.
+    Age,
+    /// Newest first.
+    Created,
+}
+
 /// `GET /v1/handoffs`: a page of handoffs, filtered, with `next_cursor`.
+#[utoipa::path(
+    get,
+    path = "/v1/handoffs",
+    tag = "handoffs",
+    params(ListParams),
+    responses((status = 200, description = "a page of handoffs", body = HandoffPage))
+)]
 pub async fn list_handoffs(
     State(state): State<AppState>,
     caller: Caller,
@@ -363,9 +426,9 @@ pub async fn list_handoffs(
         .iter()
         .map(|h| HandoffView::new(h, now))
         .collect();
-    Ok(Json(json!({
-        "items": items,
-        "next_cursor": page.next_cursor.map(|c| c.encode()),
-    }))
+    Ok(Json(HandoffPage {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    })
     .into_response())
 }

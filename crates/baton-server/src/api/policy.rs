@@ -9,12 +9,21 @@ use baton_core::Permission;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::view::{PolicyActivated, PolicyActivation, PolicyVersion, PolicyView};
+use crate::openapi::ErrorBody;
+
 use crate::extract::{ApiJson, Caller};
 use crate::policy::{Activation, ReloadError};
 use crate::{ApiError, AppState};
 
 /// `GET /v1/policy`: version, text, when and by whom it was activated, and
 /// every version kept for replay.
+#[utoipa::path(
+    get,
+    path = "/v1/policy",
+    tag = "policy",
+    responses((status = 200, description = "the active policy", body = PolicyView))
+)]
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -26,7 +35,10 @@ pub async fn get_policy(
         .policy_versions()
         .await?
         .into_iter()
-        .map(|(version, _, loaded_at)| json!({ "version": version, "first_loaded_at": loaded_at }))
+        .map(|(version, _, first_loaded_at)| PolicyVersion {
+            version,
+            first_loaded_at,
+        })
         .collect();
     // When and by whom this version was activated, once the database says
     // it is the active one (the watcher catches up within a second).
@@ -35,21 +47,24 @@ pub async fn get_policy(
         .active_policy()
         .await?
         .filter(|a| a.version == loaded.policy.version)
-        .map(|a| json!({ "at": a.activated_at, "by": a.activated_by }));
-    Ok(Json(json!({
-        "version": loaded.policy.version,
-        "text": loaded.text,
-        "workflows": loaded.policy.workflow_names(),
-        "impacts": loaded.policy.impact_names(),
-        "handoff_reasons": loaded.policy.handoff_reasons(),
-        "versions": versions,
-        "activated": activated,
-    }))
+        .map(|a| PolicyActivation {
+            at: a.activated_at,
+            by: a.activated_by,
+        });
+    Ok(Json(PolicyView {
+        version: &loaded.policy.version,
+        text: &loaded.text,
+        workflows: loaded.policy.workflow_names(),
+        impacts: loaded.policy.impact_names(),
+        handoff_reasons: loaded.policy.handoff_reasons(),
+        versions,
+        activated,
+    })
     .into_response())
 }
 
 /// Body of `PUT /v1/policy`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPolicy {
     /// The whole policy file (TOML). Contracts must be inline: the API reads no files.
@@ -60,6 +75,16 @@ pub struct PutPolicy {
 /// database, if it builds clean (a `policy_activated` event names the
 /// caller); otherwise 422 with every problem in `details` and the old
 /// policy stays.
+#[utoipa::path(
+    put,
+    path = "/v1/policy",
+    tag = "policy",
+    request_body = PutPolicy,
+    responses(
+        (status = 200, description = "the new policy is active on every instance within a second", body = PolicyActivated),
+        (status = 422, description = "the policy has errors (each with line, rule and message in `details`); the active policy is unchanged", body = ErrorBody),
+    )
+)]
 pub async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,11 +109,11 @@ pub async fn put_policy(
     {
         Ok((loaded, activated)) => {
             tracing::info!(version = %loaded.policy.version, by = %caller.name, "policy activated");
-            Ok(Json(json!({
-                "version": loaded.policy.version,
-                "previous": activated.previous,
-                "changed": activated.event.is_some(),
-            }))
+            Ok(Json(PolicyActivated {
+                version: &loaded.policy.version,
+                previous: activated.previous,
+                changed: activated.event.is_some(),
+            })
             .into_response())
         }
         Err(ReloadError::Store(e)) => Err(e.into()),

@@ -12,18 +12,28 @@ use crate::reports::{load_histories, parse_bound, working_time};
 use crate::{ApiError, AppState};
 
 /// `?from&to&by=` of the summary.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryParams {
+    /// Count handoffs created from then on: RFC 3339 or a date (midnight UTC).
+    #[param(schema_with = crate::openapi::time_bound)]
     from: Option<String>,
+    /// Count handoffs created before then: RFC 3339 or a date (midnight UTC).
+    #[param(schema_with = crate::openapi::time_bound)]
     to: Option<String>,
+    /// One row per value of this (default `owner_group`).
+    #[param(value_type = Option<GroupBy>)]
     by: Option<String>,
 }
 
 /// `?to=` of the weekly report.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WeeklyParams {
+    /// End of the week reported (default now): RFC 3339 or a date (midnight UTC).
+    #[param(schema_with = crate::openapi::time_bound)]
     to: Option<String>,
 }
 
@@ -36,6 +46,13 @@ fn bound(field: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp>, Api
 /// `GET /v1/reports/summary`: volume, MTTA/MTTR (mean, p50, p90; wall clock
 /// and working time), SLA attainment, rework, waiting cycles, ping-pong,
 /// reassignments, false positives and reviewer load, per `by`.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/summary",
+    tag = "reports",
+    params(SummaryParams),
+    responses((status = 200, description = "the summary", body = baton_core::report::Summary))
+)]
 pub async fn report_summary(
     State(state): State<AppState>,
     caller: Caller,
@@ -66,6 +83,13 @@ pub async fn report_summary(
 /// `GET /v1/reports/weekly`: the top three handoff reasons against the week
 /// before, the oldest open and ownerless items, reviewer load; for the seven
 /// days before `to` (default now).
+#[utoipa::path(
+    get,
+    path = "/v1/reports/weekly",
+    tag = "reports",
+    params(WeeklyParams),
+    responses((status = 200, description = "the weekly report", body = baton_core::report::Weekly))
+)]
 pub async fn report_weekly(
     State(state): State<AppState>,
     caller: Caller,

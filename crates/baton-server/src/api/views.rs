@@ -8,16 +8,18 @@ use baton_core::{LifecycleState, Permission};
 use baton_store::{HandoffQuery, Sort};
 use jiff::SignedDuration;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::view::HandoffView;
+use super::view::{AgingView, HandoffList, HandoffView, ReasonsView};
 use crate::extract::{ApiQuery, Caller};
 use crate::{ApiError, AppState};
 
 /// `?limit=` of the list views (1 to 500, default 20).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LimitParams {
+    /// How many handoffs, 1 to 500 (default 20).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -54,10 +56,17 @@ async fn list_view(
         .iter()
         .map(|h| HandoffView::new(h, now))
         .collect();
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(HandoffList { items }).into_response())
 }
 
 /// `GET /v1/views/oldest`: open handoffs, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/views/oldest",
+    tag = "views",
+    params(LimitParams),
+    responses((status = 200, description = "open handoffs, oldest first", body = HandoffList))
+)]
 pub async fn view_oldest(
     State(state): State<AppState>,
     caller: Caller,
@@ -71,6 +80,13 @@ pub async fn view_oldest(
 }
 
 /// `GET /v1/views/ownerless`: pending, unassigned handoffs, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/views/ownerless",
+    tag = "views",
+    params(LimitParams),
+    responses((status = 200, description = "pending unassigned handoffs, oldest first", body = HandoffList))
+)]
 pub async fn view_ownerless(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +101,12 @@ pub async fn view_ownerless(
 }
 
 /// `GET /v1/views/aging`: open handoffs counted by customer impact × age bucket.
+#[utoipa::path(
+    get,
+    path = "/v1/views/aging",
+    tag = "views",
+    responses((status = 200, description = "open handoffs by impact and age", body = AgingView))
+)]
 pub async fn view_aging(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,18 +115,33 @@ pub async fn view_aging(
     let items = state.store.open_ages().await?;
     let now = state.clock.now();
     let buckets: Vec<&str> = AGE_BUCKETS.iter().map(|(name, _)| *name).collect();
-    Ok(Json(json!({ "at": now, "buckets": buckets, "rows": aging(&items, now) })).into_response())
+    Ok(Json(AgingView {
+        at: now,
+        buckets,
+        rows: aging(&items, now),
+    })
+    .into_response())
 }
 
 /// `?window_hours=` of the reasons view (1 to 8784, default 168 = 7 days).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WindowParams {
+    /// The window in hours, 1 to 8784 (default 168 = 7 days).
+    #[param(minimum = 1, maximum = 8784)]
     window_hours: Option<i64>,
 }
 
 /// `GET /v1/views/reasons`: handoffs per reason in the window ending now,
 /// against the window before it.
+#[utoipa::path(
+    get,
+    path = "/v1/views/reasons",
+    tag = "views",
+    params(WindowParams),
+    responses((status = 200, description = "handoffs per reason, this window and the one before", body = ReasonsView))
+)]
 pub async fn view_reasons(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,11 +169,11 @@ pub async fn view_reasons(
         .unwrap_or(now);
     let current = state.store.reason_counts(start, end).await?;
     let previous = state.store.reason_counts(before, start).await?;
-    Ok(Json(json!({
-        "from": start,
-        "to": now,
-        "previous_from": before,
-        "reasons": reason_trends(&current, &previous),
-    }))
+    Ok(Json(ReasonsView {
+        from: start,
+        to: now,
+        previous_from: before,
+        reasons: reason_trends(&current, &previous),
+    })
     .into_response())
 }
