@@ -6,6 +6,9 @@
 
 mod backend;
 
+#[doc(hidden)]
+pub use backend::PgWriteTx;
+
 use std::str::FromStr;
 use std::time::Duration;
 

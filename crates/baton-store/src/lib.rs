@@ -22,4 +22,4 @@ pub use store::{
     ActOn, Acted, CreateHandoff, Created, Idempotency, ImportHandoff, Store, verify_audit,
 };
 pub use token::TokenRecord;
-pub use writer::{Loaded, MAX_BATCH, WriteTx, Writer};
+pub use writer::{BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, WriteTx, Writer, WriterHealth};

@@ -13,7 +13,7 @@
 /// - `fn map_err(sqlx::Error) -> StoreError` (unique violations → `Duplicate`);
 /// - `impl Store for $store` (which must have `pool: sqlx::Pool<$db>` and
 ///   `writer: Writer` fields);
-/// - `pub(crate) struct $tx` implementing `WriteTx` over a pooled connection.
+/// - `pub struct $tx` (doc-hidden) implementing `WriteTx` over a pooled connection.
 ///
 /// `begin` starts the write transaction, `lock_head` selects
 /// `position, hash` of the chain head (locking it where the dialect can),
@@ -283,14 +283,18 @@ macro_rules! sql_backend {
             }
         }
 
-        pub(crate) struct $tx {
+        /// The writer's transaction over one pooled connection. Public (hidden)
+        /// only so tests can wrap it in a fault-injecting [`WriteTx`](crate::WriteTx).
+        #[doc(hidden)]
+        pub struct $tx {
             pool: sqlx::Pool<$db>,
             conn: Option<sqlx::pool::PoolConnection<$db>>,
             pending: PendingRows,
         }
 
         impl $tx {
-            pub(crate) fn new(pool: sqlx::Pool<$db>) -> Self {
+            /// A writer transaction that takes its connection from `pool`.
+            pub fn new(pool: sqlx::Pool<$db>) -> Self {
                 Self {
                     pool,
                     conn: None,
@@ -298,9 +302,10 @@ macro_rules! sql_backend {
                 }
             }
 
-            /// Sends the buffered rows as multi-row inserts. Every failure here is a
-            /// `Backend` error, so the writer rolls the whole batch back.
-            async fn flush(&mut self) -> Result<(), StoreError> {
+            /// Sends the buffered rows as multi-row inserts. The buffer is
+            /// emptied first: after a failure the writer rolls back (to the
+            /// savepoint or the whole transaction), which undoes any chunk sent.
+            async fn send_pending(&mut self) -> Result<(), StoreError> {
                 if self.pending.is_empty() {
                     return Ok(());
                 }
@@ -360,20 +365,33 @@ macro_rules! sql_backend {
         #[async_trait::async_trait]
         impl $crate::WriteTx for $tx {
             async fn begin(&mut self) -> Result<ChainHead, StoreError> {
+                // A transaction left open by a caller that did not roll back.
+                <Self as $crate::WriteTx>::rollback(self).await;
                 let mut conn = self.pool.acquire().await.map_err(map_err)?;
-                sqlx::query($begin)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
-                self.conn = Some(conn);
-                let row = sqlx::query($lock_head)
-                    .fetch_one(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                Ok(ChainHead {
-                    position: row.try_get(0).map_err(map_err)?,
-                    hash: row.try_get(1).map_err(map_err)?,
-                })
+                if let Err(err) = sqlx::query($begin).execute(&mut *conn).await {
+                    conn.close_on_drop();
+                    return Err(map_err(err));
+                }
+                // Keep the connection only once the head is locked: on any
+                // failure here it is rolled back and freed.
+                match sqlx::query($lock_head).fetch_one(&mut *conn).await {
+                    Ok(row) => {
+                        let head = (row.try_get(0), row.try_get(1));
+                        self.conn = Some(conn);
+                        match head {
+                            (Ok(position), Ok(hash)) => Ok(ChainHead { position, hash }),
+                            (Err(err), _) | (_, Err(err)) => {
+                                <Self as $crate::WriteTx>::rollback(self).await;
+                                Err(map_err(err))
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        self.conn = Some(conn);
+                        <Self as $crate::WriteTx>::rollback(self).await;
+                        Err(map_err(err))
+                    }
+                }
             }
 
             async fn load(&mut self, id: Uuid) -> Result<Option<Loaded>, StoreError> {
@@ -420,7 +438,7 @@ macro_rules! sql_backend {
                 claim_token: Option<&str>,
                 last_seq: i64,
             ) -> Result<bool, StoreError> {
-                self.flush().await?;
+                self.send_pending().await?;
                 let doc = serde_json::to_string(h).map_err(StoreError::backend)?;
                 let done = sqlx::query($update)
                 .bind(h.owner_group.as_str())
@@ -443,8 +461,40 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
+            async fn flush(&mut self) -> Result<(), StoreError> {
+                self.send_pending().await
+            }
+
+            async fn savepoint(&mut self) -> Result<(), StoreError> {
+                sqlx::query("SAVEPOINT baton_command")
+                    .execute(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn release_savepoint(&mut self) -> Result<(), StoreError> {
+                self.send_pending().await?;
+                sqlx::query("RELEASE SAVEPOINT baton_command")
+                    .execute(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
+                self.pending = PendingRows::default();
+                for statement in ["ROLLBACK TO SAVEPOINT baton_command", "RELEASE SAVEPOINT baton_command"] {
+                    sqlx::query(statement)
+                        .execute(&mut **self.conn()?)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
             async fn commit(&mut self, head: &ChainHead) -> Result<(), StoreError> {
-                self.flush().await?;
+                self.send_pending().await?;
                 sqlx::query(sql::SET_CHAIN_HEAD)
                     .bind(head.position)
                     .bind(&head.hash)
