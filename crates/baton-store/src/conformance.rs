@@ -3,19 +3,23 @@
 //!
 //! Each case takes a fresh, empty, migrated store and panics on a failure.
 
+mod faults;
 mod fixtures;
 mod import;
 mod lifecycle;
 mod listing;
 mod policy;
 mod races;
+mod writer_faults;
 
+pub use faults::{Faults, FaultyTx, Step};
 pub use fixtures::{at, new_handoff, sample_new};
 pub use import::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use policy::*;
 pub use races::*;
+pub use writer_faults::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async
 /// expression giving `Option<Arc<dyn Store>>`; `None` skips the case (a

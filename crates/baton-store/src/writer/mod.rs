@@ -130,6 +130,11 @@ impl Writer {
         }
     }
 
+    /// How many requests wait for the writer task to take them.
+    pub fn queued(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
     /// Receives the log position after each commit (for live feeds).
     pub fn subscribe(&self) -> broadcast::Receiver<i64> {
         self.committed.subscribe()
