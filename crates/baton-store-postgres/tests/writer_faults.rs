@@ -38,3 +38,11 @@ async fn a_failing_insert_is_charged_to_its_own_request() {
     };
     conformance::a_failing_insert_is_charged_to_its_own_request(store, tx).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_health_follows_its_batches() {
+    let Some((_store, tx)) = fresh().await else {
+        return;
+    };
+    conformance::writer_health_follows_its_batches(tx).await;
+}

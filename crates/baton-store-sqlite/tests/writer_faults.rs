@@ -41,3 +41,9 @@ async fn a_failing_insert_is_charged_to_its_own_request() {
     let (store, tx, _dir) = fresh().await;
     conformance::a_failing_insert_is_charged_to_its_own_request(store, tx).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_health_follows_its_batches() {
+    let (_store, tx, _dir) = fresh().await;
+    conformance::writer_health_follows_its_batches(tx).await;
+}

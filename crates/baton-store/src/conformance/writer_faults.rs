@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use super::faults::{Faults, FaultyTx, Step};
 use super::fixtures::{at, new_handoff};
-use crate::{ActOn, Acted, Created, Idempotency, Store, StoreError, WriteTx, Writer, verify_audit};
+use crate::{
+    ActOn, Acted, Created, Idempotency, Store, StoreError, WriteTx, Writer, WriterHealth,
+    verify_audit,
+};
 
 /// Longest a request may wait for its answer before the case calls it hung.
 const ANSWER_WITHIN: Duration = Duration::from_secs(30);
@@ -104,6 +107,36 @@ pub async fn a_failing_insert_is_charged_to_its_own_request(
         verify_audit(store.as_ref()).await.unwrap(),
         ChainVerdict::Intact { events: 15 }
     );
+}
+
+/// [`Writer::health`] reports a batch held inside the database as stuck,
+/// a failed commit as failing, and recovers with the next commit.
+pub async fn writer_health_follows_its_batches(inner: impl WriteTx) {
+    let (tx, faults) = FaultyTx::new(inner);
+    let writer = Writer::spawn(tx);
+    assert_eq!(writer.health(Duration::ZERO), WriterHealth::Ready);
+    let gate = hold(&writer, &faults).await;
+    assert!(matches!(
+        writer.health(Duration::ZERO),
+        WriterHealth::Stuck(_)
+    ));
+    assert_eq!(
+        writer.health(Duration::from_secs(3600)),
+        WriterHealth::Ready
+    );
+    faults.arm(Step::Commit, 1);
+    faults.resume();
+    let refused = answered(gate).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(writer.health(Duration::ZERO), WriterHealth::Failing);
+    writer
+        .create(new_handoff("triage", "low", "missing_data", 1))
+        .await
+        .unwrap();
+    assert_eq!(writer.health(Duration::ZERO), WriterHealth::Ready);
 }
 
 /// One round: pending handoffs to claim, a held batch, a burst lined up
