@@ -10,6 +10,7 @@ mod lifecycle;
 mod listing;
 mod policy;
 mod races;
+mod tamper;
 mod writer_faults;
 
 pub use faults::{Faults, FaultyTx, Step};
@@ -19,6 +20,7 @@ pub use lifecycle::*;
 pub use listing::*;
 pub use policy::*;
 pub use races::*;
+pub use tamper::*;
 pub use writer_faults::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async

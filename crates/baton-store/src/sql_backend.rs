@@ -281,6 +281,17 @@ macro_rules! sql_backend {
                     .map_err(map_err)?;
                 Ok(())
             }
+
+            async fn chain_head(&self) -> Result<ChainHead, StoreError> {
+                let row = sqlx::query("SELECT position, hash FROM chain_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(ChainHead {
+                    position: row.try_get(0).map_err(map_err)?,
+                    hash: row.try_get(1).map_err(map_err)?,
+                })
+            }
         }
 
         /// The writer's transaction over one pooled connection. Public (hidden)
