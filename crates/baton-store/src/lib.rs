@@ -12,6 +12,7 @@ pub mod pending;
 mod query;
 pub mod sql;
 mod sql_backend;
+mod sql_write_tx;
 mod store;
 mod token;
 mod writer;
