@@ -143,6 +143,8 @@ impl Event {
     /// kind, actor, time in microseconds since the Unix epoch, and data, in that
     /// order. Object keys inside `data` are sorted (serde_json's default map),
     /// so the bytes are the same after a round trip through any store.
+    /// The exact form is specified in `docs/event-log.md` and pinned by the
+    /// golden vectors in `tests/canonical_vectors.rs`: never change it.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         #[derive(Serialize)]
         struct Canonical<'a> {

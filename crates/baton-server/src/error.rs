@@ -123,7 +123,7 @@ impl From<StoreError> for ApiError {
                 Self::new("idempotency_mismatch", e.to_string()).with_field("Idempotency-Key")
             }
             e @ StoreError::Duplicate(_) => Self::new("duplicate", e.to_string()),
-            StoreError::Backend(detail) => {
+            StoreError::Backend(detail) | StoreError::Unavailable(detail) => {
                 tracing::error!(%detail, "store failure");
                 Self::new("unavailable", "the database is unavailable; retry later")
             }

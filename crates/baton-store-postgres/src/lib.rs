@@ -7,6 +7,9 @@
 mod backend;
 mod listen;
 
+#[doc(hidden)]
+pub use backend::PgWriteTx;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -131,3 +131,19 @@ async fn instances_share_one_chain_and_one_claim_winner() {
         ChainVerdict::Intact { events: 1 + 1 + 90 }
     );
 }
+
+#[tokio::test]
+async fn tampering_with_the_end_of_the_log_is_detected() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let pool = store.pool().clone();
+    let sql = async |text: &str| {
+        sqlx::query(sqlx::AssertSqlSafe(text.to_owned()))
+            .execute(&pool)
+            .await
+            .unwrap();
+    };
+    baton_store::conformance::tampering_with_the_end_of_the_log_is_detected(store, sql).await;
+}

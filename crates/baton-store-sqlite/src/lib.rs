@@ -3,6 +3,9 @@
 
 mod backend;
 
+#[doc(hidden)]
+pub use backend::SqliteWriteTx;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -62,3 +62,18 @@ async fn data_survives_reopening_the_file() {
         ChainVerdict::Intact { events: 1 }
     );
 }
+
+#[tokio::test]
+async fn tampering_with_the_end_of_the_log_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baton.db");
+    let store = Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap());
+    let pool = store.pool().clone();
+    let sql = async |text: &str| {
+        sqlx::query(sqlx::AssertSqlSafe(text.to_owned()))
+            .execute(&pool)
+            .await
+            .unwrap();
+    };
+    baton_store::conformance::tampering_with_the_end_of_the_log_is_detected(store, sql).await;
+}

@@ -4,20 +4,26 @@
 //! Each case takes a fresh, empty, migrated store and panics on a failure.
 
 mod activation;
+mod faults;
 mod fixtures;
 mod import;
 mod lifecycle;
 mod listing;
 mod policy;
 mod races;
+mod tamper;
+mod writer_faults;
 
 pub use activation::*;
+pub use faults::{Faults, FaultyTx, Step};
 pub use fixtures::{at, new_handoff, sample_new};
 pub use import::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use policy::*;
 pub use races::*;
+pub use tamper::*;
+pub use writer_faults::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async
 /// expression giving `Option<Arc<dyn Store>>`; `None` skips the case (a

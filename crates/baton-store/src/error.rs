@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A name that must be unique is taken.
     #[error("{0} is already taken")]
     Duplicate(String),
+    /// The writer could not commit (the database is unreachable or refuses
+    /// writes); nothing of the request was written. Retry later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed; the message is for logs, not for clients.
     #[error("database error: {0}")]
     Backend(String),

@@ -13,6 +13,7 @@ pub mod pending;
 mod query;
 pub mod sql;
 mod sql_backend;
+mod sql_write_tx;
 mod store;
 mod token;
 mod writer;
@@ -24,4 +25,4 @@ pub use store::{
     POLICY_CHANNEL, Store, StoredPolicy, StreakStep, verify_audit,
 };
 pub use token::TokenRecord;
-pub use writer::{Loaded, MAX_BATCH, WriteTx, Writer};
+pub use writer::{BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, WriteTx, Writer, WriterHealth};

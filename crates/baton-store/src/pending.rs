@@ -2,8 +2,9 @@
 //!
 //! Backends buffer inserts here and send them as multi-row `INSERT`s
 //! ([`crate::sql::multi_row_insert`]) when the batch needs the database to
-//! see them (before an update, and at commit). Reads inside the batch look
-//! here first, so buffering never changes what a command sees.
+//! see them (before an update, when a command's savepoint is released, and
+//! at commit). Reads inside the batch look here first, so buffering never
+//! changes what a command sees.
 
 use baton_core::event::micros;
 use baton_core::{Event, Handoff};

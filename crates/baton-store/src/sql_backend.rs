@@ -1,6 +1,7 @@
 //! The SQL side of a backend, written once for both dialects: the read
-//! queries of [`Store`](crate::Store), the [`WriteTx`](crate::WriteTx) over a pool
-//! connection, and buffered multi-row inserts. Each backend crate invokes
+//! queries of [`Store`](crate::Store), and (through `sql_write_tx!` in
+//! `sql_write_tx.rs`) the [`WriteTx`](crate::WriteTx) over a pool connection
+//! with buffered multi-row inserts. Each backend crate invokes
 //! [`sql_backend!`](crate::sql_backend) with its sqlx types and the three
 //! statements that differ (begin, chain-head lock, conditional update).
 //!
@@ -14,7 +15,8 @@
 /// - `impl Store for $store` (which must have `pool: sqlx::Pool<$db>`,
 ///   `writer: Writer` and `streaks: sqlx::Pool<$db>` fields, the last for
 ///   evaluate's streak transactions);
-/// - `pub(crate) struct $tx` implementing `WriteTx` over a pooled connection.
+/// - `pub struct $tx` (doc-hidden) implementing `WriteTx` over a pooled
+///   connection, written by `sql_write_tx!`.
 ///
 /// `begin` starts the write transaction, `lock_head` selects
 /// `position, hash` of the chain head (locking it where the dialect can),
@@ -234,7 +236,12 @@ macro_rules! sql_backend {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn save_policy_version(&self, version: &str, text: &str, at: Timestamp) -> Result<(), StoreError> {
+            async fn save_policy_version(
+                &self,
+                version: &str,
+                text: &str,
+                at: Timestamp,
+            ) -> Result<(), StoreError> {
                 sqlx::query(sql::SAVE_POLICY_VERSION)
                     .bind(version)
                     .bind(text)
@@ -245,8 +252,13 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
-            async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
-                let rows = sqlx::query(sql::POLICY_VERSIONS).fetch_all(&self.pool).await.map_err(map_err)?;
+            async fn policy_versions(
+                &self,
+            ) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
+                let rows = sqlx::query(sql::POLICY_VERSIONS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
                 rows.iter()
                     .map(|r| {
                         Ok((
@@ -258,7 +270,10 @@ macro_rules! sql_backend {
                     .collect()
             }
 
-            async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
+            async fn load_streaks(
+                &self,
+                conversation_id: &str,
+            ) -> Result<Option<String>, StoreError> {
                 let row = sqlx::query(sql::LOAD_STREAKS)
                     .bind(conversation_id)
                     .fetch_optional(&self.pool)
@@ -267,7 +282,12 @@ macro_rules! sql_backend {
                 row.map(|r| r.try_get(0).map_err(map_err)).transpose()
             }
 
-            async fn save_streaks(&self, conversation_id: &str, counts: &str, at: Timestamp) -> Result<(), StoreError> {
+            async fn save_streaks(
+                &self,
+                conversation_id: &str,
+                counts: &str,
+                at: Timestamp,
+            ) -> Result<(), StoreError> {
                 sqlx::query(sql::SAVE_STREAKS)
                     .bind(conversation_id)
                     .bind(counts)
@@ -335,93 +355,10 @@ macro_rules! sql_backend {
                     .map_err(map_err)?;
                 Ok(())
             }
-        }
 
-        pub(crate) struct $tx {
-            pool: sqlx::Pool<$db>,
-            conn: Option<sqlx::pool::PoolConnection<$db>>,
-            pending: PendingRows,
-        }
-
-        impl $tx {
-            pub(crate) fn new(pool: sqlx::Pool<$db>) -> Self {
-                Self {
-                    pool,
-                    conn: None,
-                    pending: PendingRows::default(),
-                }
-            }
-
-            /// Sends the buffered rows as multi-row inserts. Every failure here is a
-            /// `Backend` error, so the writer rolls the whole batch back.
-            async fn flush(&mut self) -> Result<(), StoreError> {
-                if self.pending.is_empty() {
-                    return Ok(());
-                }
-                let pending = std::mem::take(&mut self.pending);
-                for chunk in pending.handoffs.chunks(sql::insert_chunk(11)) {
-                    let text = sql::multi_row_insert(sql::HANDOFF_INSERT_COLUMNS, 11, chunk.len());
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
-                    for row in chunk {
-                        let (created_us, updated_us) = row.times();
-                        for text in row.texts() {
-                            q = q.bind(text);
-                        }
-                        q = q
-                            .bind(row.handoff.assignee.clone())
-                            .bind(created_us)
-                            .bind(updated_us)
-                            .bind(row.last_seq)
-                            .bind(row.doc.clone());
-                    }
-                    q.execute(&mut **self.conn()?).await.map_err(map_err)?;
-                }
-                for chunk in pending.idempotency.chunks(sql::insert_chunk(3)) {
-                    let text = sql::multi_row_insert(sql::IDEMPOTENCY_INSERT_COLUMNS, 3, chunk.len());
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
-                    for (key, id, hash) in chunk {
-                        q = q.bind(key.clone()).bind(id.to_string()).bind(hash.clone());
-                    }
-                    q.execute(&mut **self.conn()?).await.map_err(map_err)?;
-                }
-                for chunk in pending.events.chunks(sql::insert_chunk(9)) {
-                    let text = sql::multi_row_insert(sql::EVENT_INSERT_COLUMNS, 9, chunk.len());
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
-                    for e in chunk {
-                        q = q
-                            .bind(e.position)
-                            .bind(e.handoff_id.to_string())
-                            .bind(e.seq)
-                            .bind(e.kind.as_str())
-                            .bind(e.actor.clone())
-                            .bind(micros(e.at))
-                            .bind(e.data.to_string())
-                            .bind(e.prev_hash.clone())
-                            .bind(e.hash.clone());
-                    }
-                    q.execute(&mut **self.conn()?).await.map_err(map_err)?;
-                }
-                Ok(())
-            }
-
-            fn conn(&mut self) -> Result<&mut sqlx::pool::PoolConnection<$db>, StoreError> {
-                self.conn
-                    .as_mut()
-                    .ok_or_else(|| StoreError::backend("no transaction in progress"))
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::WriteTx for $tx {
-            async fn begin(&mut self) -> Result<ChainHead, StoreError> {
-                let mut conn = self.pool.acquire().await.map_err(map_err)?;
-                sqlx::query($begin)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
-                self.conn = Some(conn);
-                let row = sqlx::query($lock_head)
-                    .fetch_one(&mut **self.conn()?)
+            async fn chain_head(&self) -> Result<ChainHead, StoreError> {
+                let row = sqlx::query("SELECT position, hash FROM chain_head WHERE id = 1")
+                    .fetch_one(&self.pool)
                     .await
                     .map_err(map_err)?;
                 Ok(ChainHead {
@@ -429,142 +366,14 @@ macro_rules! sql_backend {
                     hash: row.try_get(1).map_err(map_err)?,
                 })
             }
+        }
 
-            async fn load(&mut self, id: Uuid) -> Result<Option<Loaded>, StoreError> {
-                if let Some(loaded) = self.pending.load(id) {
-                    return Ok(Some(loaded));
-                }
-                let row = sqlx::query("SELECT doc, claim_token, last_seq FROM handoffs WHERE id = $1")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                let Some(row) = row else { return Ok(None) };
-                let doc: String = row.try_get(0).map_err(map_err)?;
-                Ok(Some(Loaded {
-                    handoff: sql::handoff_from_doc(&doc)?,
-                    claim_token: row.try_get(1).map_err(map_err)?,
-                    last_seq: row.try_get(2).map_err(map_err)?,
-                }))
-            }
-
-            async fn find_idempotency(&mut self, key: &str) -> Result<Option<(Uuid, String)>, StoreError> {
-                if let Some(found) = self.pending.find_idempotency(key) {
-                    return Ok(Some(found));
-                }
-                let row = sqlx::query(sql::FIND_IDEMPOTENCY)
-                    .bind(key)
-                    .fetch_optional(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                let Some(row) = row else { return Ok(None) };
-                let id: String = row.try_get(0).map_err(map_err)?;
-                let id = id.parse().map_err(StoreError::backend)?;
-                Ok(Some((id, row.try_get(1).map_err(map_err)?)))
-            }
-
-            async fn insert(&mut self, h: &Handoff, idem: Option<&Idempotency>, last_seq: i64) -> Result<(), StoreError> {
-                self.pending.insert(h, idem, last_seq)
-            }
-
-            async fn update(
-                &mut self,
-                h: &Handoff,
-                expected: LifecycleState,
-                claim_token: Option<&str>,
-                last_seq: i64,
-            ) -> Result<bool, StoreError> {
-                self.flush().await?;
-                let doc = serde_json::to_string(h).map_err(StoreError::backend)?;
-                let done = sqlx::query($update)
-                .bind(h.owner_group.as_str())
-                .bind(h.state.as_str())
-                .bind(h.assignee.as_deref())
-                .bind(micros(h.updated_at))
-                .bind(claim_token)
-                .bind(last_seq)
-                .bind(doc)
-                .bind(h.id.to_string())
-                .bind(expected.as_str())
-                .execute(&mut **self.conn()?)
-                .await
-                .map_err(map_err)?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn append(&mut self, e: &Event) -> Result<(), StoreError> {
-                self.pending.events.push(e.clone());
-                Ok(())
-            }
-
-            async fn commit(&mut self, head: &ChainHead) -> Result<(), StoreError> {
-                self.flush().await?;
-                sqlx::query(sql::SET_CHAIN_HEAD)
-                    .bind(head.position)
-                    .bind(&head.hash)
-                    .execute(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                sqlx::query("COMMIT")
-                    .execute(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                self.conn = None;
-                Ok(())
-            }
-
-            async fn activate_policy(
-                &mut self,
-                cmd: &$crate::ActivatePolicy,
-            ) -> Result<Option<(Option<String>, i64)>, StoreError> {
-                // Events of this batch must be in the table before the seq is read.
-                self.flush().await?;
-                let files = serde_json::to_string(&cmd.files).map_err(StoreError::backend)?;
-                sqlx::query(sql::KEEP_POLICY_VERSION)
-                    .bind(&cmd.version)
-                    .bind(&cmd.text)
-                    .bind(micros(cmd.now))
-                    .bind(files)
-                    .execute(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                let previous: Option<String> = sqlx::query(sql::ACTIVE_POLICY_VERSION)
-                    .fetch_optional(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?
-                    .map(|r| r.try_get(0).map_err(map_err))
-                    .transpose()?;
-                if previous.as_deref() == Some(cmd.version.as_str())
-                    || (cmd.only_if_none_active && previous.is_some())
-                {
-                    return Ok(None);
-                }
-                sqlx::query(sql::SET_ACTIVE_POLICY)
-                    .bind(&cmd.version)
-                    .bind(micros(cmd.now))
-                    .bind(&cmd.actor)
-                    .execute(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?;
-                let last_seq: i64 = sqlx::query(sql::LAST_SEQ)
-                    .bind(baton_core::SYSTEM_STREAM.to_string())
-                    .fetch_one(&mut **self.conn()?)
-                    .await
-                    .map_err(map_err)?
-                    .try_get(0)
-                    .map_err(map_err)?;
-                Ok(Some((previous, last_seq)))
-            }
-
-            async fn rollback(&mut self) {
-                self.pending = PendingRows::default();
-                if let Some(mut conn) = self.conn.take()
-                    && let Err(err) = sqlx::query("ROLLBACK").execute(&mut *conn).await
-                {
-                    tracing::warn!(error = %err, "rollback failed; dropping the connection");
-                    conn.close_on_drop();
-                }
-            }
+        $crate::sql_write_tx! {
+            write_tx: $tx,
+            database: $db,
+            begin: $begin,
+            lock_head: $lock_head,
+            update: $update,
         }
     };
 }

@@ -206,6 +206,11 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The stored chain head: the position and hash of the last event every
+    /// commit records with its events (table `chain_head`), so deleting the
+    /// newest events is found by [`verify_audit`].
+    async fn chain_head(&self) -> Result<ChainHead, StoreError>;
+
     /// Keeps a policy's text under its version (a no-op if already kept).
     async fn save_policy_version(
         &self,
@@ -278,7 +283,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 }
 
-/// Walks the whole event log in pages and checks its hash chain.
+/// Walks the whole event log in pages, checks its hash chain, and checks
+/// that the walk ends exactly at the stored chain head ([`Store::chain_head`]):
+/// the newest events deleted leave the head past the log's end; events
+/// appended behind Baton's back, or the last one replaced, leave the log
+/// past the head or at another hash.
+///
+/// Safe while writes go on: the head is read after the walk, and if it is
+/// ahead because events were committed meanwhile, the walk goes on to them.
 pub async fn verify_audit(store: &dyn Store) -> Result<ChainVerdict, StoreError> {
     const PAGE: u32 = 5_000;
     let mut head = ChainHead::default();
@@ -287,10 +299,46 @@ pub async fn verify_audit(store: &dyn Store) -> Result<ChainVerdict, StoreError>
         if let Some(broken) = verify_chain(&mut head, &events) {
             return Ok(broken);
         }
-        if events.len() < PAGE as usize {
-            return Ok(ChainVerdict::Intact {
-                events: head.position,
+        if events.len() == PAGE as usize {
+            continue;
+        }
+        let stored = store.chain_head().await?;
+        if stored.position > head.position {
+            if !store.events_after(head.position, 1).await?.is_empty() {
+                continue; // committed while we walked
+            }
+            return Ok(ChainVerdict::Broken {
+                position: head.position + 1,
+                problem: format!(
+                    "the log ends at position {} but the stored chain head is at position {}: \
+                     the newest {} events are missing",
+                    head.position,
+                    stored.position,
+                    stored.position - head.position
+                ),
             });
         }
+        if stored.position < head.position {
+            return Ok(ChainVerdict::Broken {
+                position: stored.position + 1,
+                problem: format!(
+                    "the log goes on to position {} past the stored chain head at position {}: \
+                     events were added outside Baton",
+                    head.position, stored.position
+                ),
+            });
+        }
+        if stored.hash != head.hash {
+            return Ok(ChainVerdict::Broken {
+                position: head.position,
+                problem: format!(
+                    "the last event's hash {} differs from the stored chain head's {}",
+                    head.hash, stored.hash
+                ),
+            });
+        }
+        return Ok(ChainVerdict::Intact {
+            events: head.position,
+        });
     }
 }

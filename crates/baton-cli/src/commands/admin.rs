@@ -151,7 +151,7 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     let (_, store) = store_for(&db, None).await?;
     match verify_audit(store.as_ref()).await? {
         ChainVerdict::Intact { events } => {
-            println!("ok: {events} events, hash chain intact");
+            println!("ok: {events} events, hash chain intact and ending at the stored chain head");
             Ok(ExitCode::SUCCESS)
         }
         ChainVerdict::Broken { position, problem } => {

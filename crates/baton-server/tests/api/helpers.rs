@@ -149,7 +149,8 @@ name = "email"
 default_group = "triage"
 "#;
 
-async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
+/// An app over `store`; `dir` is kept alive with it.
+pub async fn build(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
     let clock = FakeClock::new(start());
     let token = |name: &str, role, secret: &str| TokenRecord {
         id: Uuid::now_v7(),

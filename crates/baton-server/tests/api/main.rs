@@ -16,4 +16,5 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod policy;
+mod readiness;
 mod views;

@@ -1,0 +1,256 @@
+//! What each write command does inside the writer's transaction, and how it
+//! can fail: a refusal (logic, wrote nothing) or a fault (a database call).
+
+use baton_core::{Action, ChainHead, DomainError, EventKind, LifecycleState, NewEvent, lifecycle};
+use uuid::Uuid;
+
+use super::tx::WriteTx;
+use crate::{
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, Idempotency, ImportHandoff,
+    StoreError,
+};
+
+/// A write request.
+pub(super) enum Command {
+    Create(Box<CreateHandoff>),
+    Act(Box<ActOn>),
+    Import(Box<ImportHandoff>),
+    ActivatePolicy(Box<ActivatePolicy>),
+}
+
+/// A write request's answer.
+pub(super) enum Outcome {
+    Created(Created),
+    Acted(Acted),
+    Activated(Activated),
+}
+
+/// Why a command did not complete.
+pub(super) enum Failure {
+    /// The command's own logic refused it (lifecycle, not found, claim,
+    /// idempotency, a lost race, a malformed import) before it wrote
+    /// anything and before it moved the chain head: only its request gets
+    /// the error, the transaction goes on.
+    Refused(StoreError),
+    /// A [`WriteTx`] call failed: the transaction (or the command's
+    /// savepoint) must be rolled back.
+    Fault(StoreError),
+}
+
+impl From<DomainError> for Failure {
+    fn from(err: DomainError) -> Self {
+        Self::Refused(StoreError::Domain(err))
+    }
+}
+
+/// Marks the error of a [`WriteTx`] call as a fault.
+trait Db<T> {
+    fn fault(self) -> Result<T, Failure>;
+}
+
+impl<T> Db<T> for Result<T, StoreError> {
+    fn fault(self) -> Result<T, Failure> {
+        self.map_err(Failure::Fault)
+    }
+}
+
+/// Runs one command, appending its events after `head`. On `Err`, `head`
+/// is unchanged if the failure is a refusal.
+pub(super) async fn run(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    command: &Command,
+) -> Result<Outcome, Failure> {
+    match command {
+        Command::Create(cmd) => create(tx, head, cmd).await.map(Outcome::Created),
+        Command::Act(cmd) => act(tx, head, cmd).await.map(Outcome::Acted),
+        Command::Import(cmd) => import(tx, head, cmd).await.map(Outcome::Created),
+        Command::ActivatePolicy(cmd) => activate(tx, head, cmd).await.map(Outcome::Activated),
+    }
+}
+
+/// The handoff an earlier request with this idempotency key created, if
+/// any; [`StoreError::IdempotencyMismatch`] if it came with another body.
+async fn earlier(tx: &mut impl WriteTx, idem: &Idempotency) -> Result<Option<Created>, Failure> {
+    let Some((id, body_hash)) = tx.find_idempotency(&idem.key).await.fault()? else {
+        return Ok(None);
+    };
+    if body_hash != idem.body_hash {
+        return Err(Failure::Refused(StoreError::IdempotencyMismatch));
+    }
+    let loaded = tx
+        .load(id)
+        .await
+        .fault()?
+        .ok_or(Failure::Refused(StoreError::NotFound))?;
+    Ok(Some(Created {
+        handoff: loaded.handoff,
+        replayed: true,
+    }))
+}
+
+async fn create(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &CreateHandoff,
+) -> Result<Created, Failure> {
+    if let Some(idem) = &cmd.idempotency
+        && let Some(earlier) = earlier(tx, idem).await?
+    {
+        return Ok(earlier);
+    }
+    let handoff = &cmd.handoff;
+    let data =
+        serde_json::to_value(handoff).map_err(|e| Failure::Refused(StoreError::backend(e)))?;
+    tx.insert(handoff, cmd.idempotency.as_ref(), 1)
+        .await
+        .fault()?;
+    let event = head.append(
+        1,
+        NewEvent {
+            handoff_id: handoff.id,
+            kind: EventKind::Created,
+            actor: handoff.created_by.clone(),
+            at: handoff.created_at,
+            data,
+        },
+    );
+    tx.append(&event).await.fault()?;
+    Ok(Created {
+        handoff: handoff.clone(),
+        replayed: false,
+    })
+}
+
+async fn import(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &ImportHandoff,
+) -> Result<Created, Failure> {
+    let idem = &cmd.idempotency;
+    if let Some(earlier) = earlier(tx, idem).await? {
+        return Ok(earlier);
+    }
+    let id = cmd.handoff.id;
+    if cmd
+        .events
+        .first()
+        .is_none_or(|e| e.kind != EventKind::Created)
+        || cmd.events.iter().any(|e| e.handoff_id != id)
+    {
+        return Err(DomainError::invalid(
+            "events",
+            "an imported history must start with `created` and belong to its handoff",
+        )
+        .into());
+    }
+    tx.insert(&cmd.handoff, Some(idem), cmd.events.len() as i64)
+        .await
+        .fault()?;
+    for (seq, event) in (1..).zip(&cmd.events) {
+        let event = head.append(seq, event.clone());
+        tx.append(&event).await.fault()?;
+    }
+    Ok(Created {
+        handoff: cmd.handoff.clone(),
+        replayed: false,
+    })
+}
+
+async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result<Acted, Failure> {
+    let refused = Failure::Refused;
+    let loaded = tx
+        .load(cmd.id)
+        .await
+        .fault()?
+        .ok_or(refused(StoreError::NotFound))?;
+    if let Some(groups) = &cmd.groups_in
+        && !groups
+            .iter()
+            .any(|g| g == loaded.handoff.owner_group.as_str())
+    {
+        return Err(refused(StoreError::NotFound));
+    }
+    if cmd.action.needs_claim()
+        && matches!(
+            loaded.handoff.state,
+            LifecycleState::InProgress | LifecycleState::Waiting
+        )
+        && (loaded.claim_token.is_none() || loaded.claim_token != cmd.claim_token)
+    {
+        return Err(refused(StoreError::ClaimMismatch));
+    }
+    let change = lifecycle::apply(&loaded.handoff, cmd.action.clone(), &cmd.actor, cmd.now)?;
+    let claim_token = match (&cmd.action, change.handoff.state) {
+        (Action::Claim { .. }, _) => Some(Uuid::new_v4().simple().to_string()),
+        (_, LifecycleState::InProgress | LifecycleState::Waiting) => loaded.claim_token.clone(),
+        _ => None,
+    };
+    let seq = loaded.last_seq + 1;
+    let updated = tx
+        .update(
+            &change.handoff,
+            loaded.handoff.state,
+            claim_token.as_deref(),
+            seq,
+        )
+        .await
+        .fault()?;
+    if !updated {
+        // The row matched nothing, so nothing was written.
+        return Err(refused(StoreError::Conflict));
+    }
+    let event = head.append(
+        seq,
+        NewEvent {
+            handoff_id: cmd.id,
+            kind: change.kind,
+            actor: cmd.actor.clone(),
+            at: cmd.now,
+            data: change.data,
+        },
+    );
+    tx.append(&event).await.fault()?;
+    let fresh_claim = matches!(cmd.action, Action::Claim { .. });
+    Ok(Acted {
+        handoff: change.handoff,
+        event,
+        claim_token: if fresh_claim { claim_token } else { None },
+        first_claim: fresh_claim && loaded.handoff.claimed_at.is_none(),
+    })
+}
+
+/// Makes a policy version active and appends `policy_activated` to the
+/// system stream (`handoff_id` nil, its own seq).
+async fn activate(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &ActivatePolicy,
+) -> Result<Activated, Failure> {
+    let Some((previous, last_seq)) = tx.activate_policy(cmd).await.fault()? else {
+        return Ok(Activated {
+            previous: Some(cmd.version.clone()),
+            event: None,
+        });
+    };
+    let data = serde_json::json!({
+        "version": cmd.version,
+        "previous": previous,
+        "source": cmd.source,
+    });
+    let event = head.append(
+        last_seq + 1,
+        NewEvent {
+            handoff_id: baton_core::SYSTEM_STREAM,
+            kind: EventKind::PolicyActivated,
+            actor: cmd.actor.clone(),
+            at: cmd.now,
+            data,
+        },
+    );
+    tx.append(&event).await.fault()?;
+    Ok(Activated {
+        previous,
+        event: Some(event),
+    })
+}
