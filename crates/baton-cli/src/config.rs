@@ -5,6 +5,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
+pub mod serving;
+
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default database: a SQLite file in the working directory.
@@ -24,6 +26,8 @@ pub struct FileConfig {
     pub body_limit: Option<usize>,
     /// Policy file; the built-in default when absent.
     pub policy: Option<std::path::PathBuf>,
+    /// The listener's timeouts, caps and TLS (`[serve]`).
+    pub serve: Option<serving::ServeFile>,
 }
 
 /// The resolved configuration.
@@ -38,6 +42,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Policy file; the built-in default when absent.
     pub policy: Option<std::path::PathBuf>,
+    /// `[serve]` as the file has it; `baton serve` resolves it with its flags.
+    pub serve: serving::ServeFile,
 }
 
 impl std::fmt::Debug for Config {
@@ -48,22 +54,40 @@ impl std::fmt::Debug for Config {
             .field("default_group", &self.default_group)
             .field("body_limit", &self.body_limit)
             .field("policy", &self.policy)
+            .field("serve", &self.serve)
             .finish()
     }
 }
 
-/// Hides a password in a database URL.
+/// Hides a password in a database URL: the one after `user:` and any
+/// `password=` query parameter.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
+            let creds = &base[scheme + 3..at];
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 impl Config {
@@ -89,6 +113,7 @@ impl Config {
             default_group: file_config.default_group.unwrap_or_else(|| "triage".into()),
             body_limit: file_config.body_limit.unwrap_or(1024 * 1024),
             policy: file_config.policy,
+            serve: file_config.serve.unwrap_or_default(),
         })
     }
 }
@@ -120,6 +145,26 @@ body_limit = 1048576
 # Without one Baton uses its built-in default. `baton policy check FILE`
 # checks a file; SIGHUP reloads it without downtime.
 # policy = "policy.toml"
+
+# The listener (docs/serving.md). Each has a BATON_… variable and a flag of
+# the same name, e.g. BATON_MAX_CONNECTIONS or --max-connections.
+[serve]
+# A new connection must send its first request head (TLS included) within this.
+header_read_timeout = "10s"
+# A connection with no request in flight is closed after this.
+idle_timeout = "60s"
+# A handler must produce its response head within this (event streams go on).
+request_timeout = "30s"
+# On SIGTERM, requests in flight get this long before their connections close.
+shutdown_timeout = "10s"
+# Most connections open at once; at the cap the oldest idle one makes room.
+max_connections = 1024
+# Most server-sent-event streams open at once, in total and per token.
+max_streams = 256
+max_streams_per_token = 16
+# HTTPS: a PEM certificate chain and its private key.
+# tls_cert = "cert.pem"
+# tls_key = "key.pem"
 "#;
 
 #[cfg(test)]
@@ -135,6 +180,8 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:9");
         assert_eq!(c.database, "./baton.db");
         assert_eq!(c.body_limit, 1_048_576);
+        let serving = serving::Serving::resolve(c.serve, serving::ServeFile::default()).unwrap();
+        assert_eq!(serving.max_connections, 1024);
     }
 
     #[test]
@@ -150,5 +197,9 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("./baton.db"), "./baton.db");
+        assert_eq!(
+            redact("postgres://h/db?sslmode=require&password=s3cret"),
+            "postgres://h/db?sslmode=require&password=***"
+        );
     }
 }

@@ -11,6 +11,7 @@ mod openapi;
 pub mod policy;
 pub mod reports;
 mod router;
+pub mod serving;
 mod state;
 pub mod token;
 
@@ -18,5 +19,6 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::ApiError;
 pub use metrics::{Metrics, metrics_router};
 pub use policy::{LoadedPolicy, PolicyHandle, ReloadError};
-pub use router::{ENDPOINTS, Endpoint, router, serve};
+pub use router::{ENDPOINTS, Endpoint, router};
+pub use serving::{ServeOptions, serve, serve_with};
 pub use state::{AppState, ServerConfig};

@@ -12,4 +12,5 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod policy;
+mod serving;
 mod views;
