@@ -87,6 +87,72 @@ async fn a_half_open_connection_is_closed_after_the_header_read_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let app = spawn_app().await;
+    let idle = Duration::from_millis(300);
+    let options = ServeOptions {
+        idle_timeout: idle,
+        ..ServeOptions::default()
+    };
+    let (addr, _stop) = serve(&app, options).await;
+    let mut socket = TcpStream::connect(&addr).await.unwrap();
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = socket.read(&mut buf).await.unwrap();
+    let answered = Instant::now();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let rest = until_closed(&mut socket, Duration::from_secs(5)).await;
+    assert!(rest.is_empty());
+    assert!(
+        answered.elapsed() >= idle - Duration::from_millis(20),
+        "closed {:?} after the answer",
+        answered.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_idle_and_half_open_connections_at_once() {
+    let app = spawn_app().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = ServeOptions {
+        shutdown_timeout: Duration::from_secs(60),
+        ..ServeOptions::default()
+    };
+    let server = tokio::spawn(baton_server::serve_with(
+        listener,
+        app.router.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+        options,
+    ));
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    assert!(idle.read(&mut buf).await.unwrap() > 0);
+    let mut half = TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"POST /v1/hand").await.unwrap();
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    stop.send(()).unwrap();
+    // Far within the 60 s bound: nothing was in flight.
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops at once with nothing in flight")
+        .unwrap()
+        .unwrap();
+    for socket in [&mut idle, &mut half, &mut silent] {
+        until_closed(socket, Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_cap_the_oldest_idle_connection_makes_room_and_healthz_answers() {
     let app = spawn_app().await;
     let options = ServeOptions {
