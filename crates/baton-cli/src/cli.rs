@@ -16,7 +16,8 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct DbArgs {
     /// Database: a SQLite file path (default ./baton.db) or postgres://user@host/db.
-    #[arg(long, env = "BATON_DATABASE")]
+    /// The value of BATON_DATABASE is never printed: it may hold a password.
+    #[arg(long, env = "BATON_DATABASE", hide_env_values = true)]
     pub database: Option<String>,
     /// Config file (TOML); values there are overridden by env and flags.
     #[arg(long, env = "BATON_CONFIG")]
@@ -32,6 +33,9 @@ pub struct ClientArgs {
     /// API token.
     #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Trust this CA certificate (PEM) too, e.g. for a self-signed server.
+    #[arg(long, env = "BATON_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -59,6 +63,8 @@ pub enum Command {
         /// (its own listener; off when absent).
         #[arg(long, env = "BATON_METRICS_LISTEN")]
         metrics_listen: Option<String>,
+        #[command(flatten)]
+        serving: ServeArgs,
     },
     /// Write a commented baton.toml.
     Init {
@@ -141,6 +147,66 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+/// The listener's settings (docs/serving.md); each also in `[serve]` of
+/// baton.toml, which these override.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Listener")]
+pub struct ServeArgs {
+    /// A new connection must send its first request head (TLS handshake
+    /// included) within this, or it is closed [default: 10s].
+    #[arg(long, env = "BATON_HEADER_READ_TIMEOUT", value_name = "DURATION")]
+    pub header_read_timeout: Option<String>,
+    /// A connection with no request in flight is closed after this [default: 60s].
+    #[arg(long, env = "BATON_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// A handler must produce its response head within this, or the client
+    /// gets 503 `timeout`; event streams are not cut [default: 30s].
+    #[arg(long, env = "BATON_REQUEST_TIMEOUT", value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+    /// On SIGTERM, requests in flight get this long; then every connection
+    /// is closed and the process exits [default: 10s].
+    #[arg(long, env = "BATON_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
+    /// Most connections open at once; at the cap the oldest idle or
+    /// half-open one is closed to make room [default: 1024, at most half
+    /// the open-file limit].
+    #[arg(long, env = "BATON_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Most server-sent-event streams open at once [default: 256].
+    #[arg(long, env = "BATON_MAX_STREAMS", value_name = "N")]
+    pub max_streams: Option<usize>,
+    /// Most server-sent-event streams open at once per token [default: 16].
+    #[arg(long, env = "BATON_MAX_STREAMS_PER_TOKEN", value_name = "N")]
+    pub max_streams_per_token: Option<usize>,
+    /// Reports computed at once, off the request path [default: half the cores].
+    #[arg(long, env = "BATON_REPORT_WORKERS", value_name = "N")]
+    pub report_workers: Option<usize>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "BATON_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "BATON_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The flags (and their environment variables) as `[serve]` overrides.
+    pub fn overrides(self) -> crate::config::serving::ServeFile {
+        crate::config::serving::ServeFile {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            request_timeout: self.request_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            max_connections: self.max_connections,
+            max_streams: self.max_streams,
+            max_streams_per_token: self.max_streams_per_token,
+            report_workers: self.report_workers,
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +308,9 @@ pub struct ReplayArgs {
     /// Admin API token (live replay).
     #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Trust this CA certificate (PEM) too, e.g. for a self-signed server.
+    #[arg(long, env = "BATON_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Log time per real time: 3600 plays one hour of the log per second.
     #[arg(long, default_value_t = 3600.0)]
     pub speed: f64,
@@ -428,6 +497,9 @@ pub enum BenchCommand {
         /// API token with the agent or admin role.
         #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
         token: String,
+        /// Trust this CA certificate (PEM) too, e.g. for a self-signed server.
+        #[arg(long, env = "BATON_CA_CERT", value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
         /// Concurrent clients.
         #[arg(long, default_value_t = 64)]
         clients: usize,

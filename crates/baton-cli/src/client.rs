@@ -1,5 +1,7 @@
 //! A small HTTP client for the API, used by `baton handoff` and `baton bench`.
 
+use std::path::Path;
+
 use anyhow::{Context, bail};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -11,12 +13,32 @@ pub struct ApiClient {
     token: String,
 }
 
+/// An HTTP client (rustls) trusting the system's roots and `ca_cert` (PEM) too.
+///
+/// # Errors
+/// A CA file that cannot be read or holds no certificate.
+pub fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("--ca-cert: cannot read {}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("--ca-cert: {} is not a PEM certificate", path.display()))?;
+        if certs.is_empty() {
+            bail!("--ca-cert: {} holds no certificate", path.display());
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder.build().context("cannot set up the HTTP client")
+}
+
 impl ApiClient {
-    /// A client for `base` (e.g. `http://127.0.0.1:8080`) with `token`.
-    pub fn new(base: &str, token: Option<&str>) -> anyhow::Result<Self> {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080` or `https://…`)
+    /// with `token`, trusting `ca_cert` (PEM) besides the system's roots.
+    pub fn new(base: &str, token: Option<&str>, ca_cert: Option<&Path>) -> anyhow::Result<Self> {
         let token = token.context("no API token: pass --token or set BATON_TOKEN")?;
         Ok(Self {
-            http: reqwest::Client::builder().build()?,
+            http: http_client(ca_cert)?,
             base: base.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
         })

@@ -5,6 +5,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
+pub mod serving;
+
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default database: a SQLite file in the working directory.
@@ -28,6 +30,8 @@ pub struct FileConfig {
     /// How long an evaluate turn waits for its conversation's earlier
     /// turns, in milliseconds (default 1000).
     pub evaluate_order_wait_ms: Option<u64>,
+    /// The listener's timeouts, caps and TLS (`[serve]`).
+    pub serve: Option<serving::ServeFile>,
 }
 
 /// The resolved configuration.
@@ -42,6 +46,8 @@ pub struct Config {
     pub policy: Option<std::path::PathBuf>,
     /// How long an evaluate turn waits for its conversation's earlier turns.
     pub evaluate_order_wait: std::time::Duration,
+    /// `[serve]` as the file has it; `baton serve` resolves it with its flags.
+    pub serve: serving::ServeFile,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,22 +58,40 @@ impl std::fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("policy", &self.policy)
             .field("evaluate_order_wait", &self.evaluate_order_wait)
+            .field("serve", &self.serve)
             .finish()
     }
 }
 
-/// Hides a password in a database URL.
+/// Hides a password in a database URL: the one after `user:` and any
+/// `password=` query parameter.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
+            let creds = &base[scheme + 3..at];
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 impl Config {
@@ -101,6 +125,7 @@ impl Config {
             evaluate_order_wait: std::time::Duration::from_millis(
                 file_config.evaluate_order_wait_ms.unwrap_or(1000),
             ),
+            serve: file_config.serve.unwrap_or_default(),
         })
     }
 }
@@ -133,6 +158,26 @@ body_limit = 1048576
 # How long POST /v1/evaluate waits for a conversation's earlier turns when
 # turns arrive out of order, in milliseconds (docs/policy-activation.md).
 evaluate_order_wait_ms = 1000
+
+# The listener (docs/serving.md). Each has a BATON_… variable and a flag of
+# the same name, e.g. BATON_MAX_CONNECTIONS or --max-connections.
+[serve]
+# A new connection must send its first request head (TLS included) within this.
+header_read_timeout = "10s"
+# A connection with no request in flight is closed after this.
+idle_timeout = "60s"
+# A handler must produce its response head within this (event streams go on).
+request_timeout = "30s"
+# On SIGTERM, requests in flight get this long before their connections close.
+shutdown_timeout = "10s"
+# Most connections open at once; at the cap the oldest idle one makes room.
+max_connections = 1024
+# Most server-sent-event streams open at once, in total and per token.
+max_streams = 256
+max_streams_per_token = 16
+# HTTPS: a PEM certificate chain and its private key.
+# tls_cert = "cert.pem"
+# tls_key = "key.pem"
 "#;
 
 #[cfg(test)]
@@ -148,6 +193,8 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:9");
         assert_eq!(c.database, "./baton.db");
         assert_eq!(c.body_limit, 1_048_576);
+        let serving = serving::Serving::resolve(c.serve, serving::ServeFile::default()).unwrap();
+        assert_eq!(serving.max_connections, 1024);
     }
 
     #[test]
@@ -177,5 +224,9 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("./baton.db"), "./baton.db");
+        assert_eq!(
+            redact("postgres://h/db?sslmode=require&password=s3cret"),
+            "postgres://h/db?sslmode=require&password=***"
+        );
     }
 }

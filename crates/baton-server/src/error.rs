@@ -47,7 +47,8 @@ impl ApiError {
             "headers_too_large" => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_field" | "idempotency_mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
-            "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams" => StatusCode::TOO_MANY_REQUESTS,
+            "unavailable" | "timeout" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

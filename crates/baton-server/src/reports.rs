@@ -13,18 +13,48 @@ const PAGE: u32 = 5_000;
 /// # Errors
 /// The store's.
 pub async fn load_histories(store: &dyn Store) -> Result<Histories, StoreError> {
-    let mut histories = Histories::default();
+    fold_histories(store, |histories| histories).await
+}
+
+/// Folds the whole event log into histories on a blocking thread, page by
+/// page as the async side reads them, then runs `finish` on the histories
+/// there too; the async workers only wait on the database.
+///
+/// # Errors
+/// The store's, or a fold that panicked.
+pub async fn fold_histories<T: Send + 'static>(
+    store: &dyn Store,
+    finish: impl FnOnce(Histories) -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    let (pages, mut received) = tokio::sync::mpsc::channel::<Vec<baton_core::Event>>(2);
+    let folder = tokio::task::spawn_blocking(move || {
+        let mut histories = Histories::default();
+        while let Some(events) = received.blocking_recv() {
+            for event in &events {
+                histories.apply(event);
+            }
+        }
+        finish(histories)
+    });
     let mut after = 0;
     loop {
         let events = store.events_after(after, PAGE).await?;
-        for event in &events {
-            histories.apply(event);
+        let next = match events.last() {
+            Some(last) if events.len() == PAGE as usize => Some(last.position),
+            _ => None,
+        };
+        if !events.is_empty() && pages.send(events).await.is_err() {
+            break;
         }
-        match events.last() {
-            Some(last) if events.len() == PAGE as usize => after = last.position,
-            _ => return Ok(histories),
+        match next {
+            Some(position) => after = position,
+            None => break,
         }
     }
+    drop(pages);
+    folder
+        .await
+        .map_err(|e| StoreError::Backend(format!("the report fold failed: {e}")))
 }
 
 /// Working time between two instants on the calendar of `impact` in `policy`

@@ -3,16 +3,14 @@
 //! annotations, its summaries, permissions and shared refusals, and a test
 //! checks both list the same routes) and the axum [`router`].
 
-use std::future::Future;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use baton_core::Permission;
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{actions, evaluate, events, handoffs, health, policy, reports, views};
+use crate::serving::limits;
 use crate::{ApiError, AppState, metrics, openapi};
 
 /// One route of the API.
@@ -253,21 +251,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            limits::limit_time,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::count_requests,
         ))
+        .layer(axum::middleware::from_fn(limits::log_request))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then drains.
-///
-/// # Errors
-/// IO errors of the listener.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

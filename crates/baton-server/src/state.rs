@@ -1,10 +1,12 @@
 //! Shared server state: the store, the clock and the settings handlers need.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use baton_store::Store;
 
 use crate::policy::PolicyHandle;
+use crate::serving::streams::StreamSlots;
 use crate::{Clock, Metrics};
 
 /// Settings of the HTTP layer.
@@ -15,6 +17,19 @@ pub struct ServerConfig {
     /// How long an evaluate turn waits for the conversation's earlier turns
     /// to be evaluated (docs/policy-activation.md).
     pub evaluate_order_wait: std::time::Duration,
+    /// Longest a handler may take to produce its response head.
+    pub request_timeout: Duration,
+    /// Most server-sent-event streams open at once.
+    pub max_streams: usize,
+    /// Most server-sent-event streams open at once for one token.
+    pub max_streams_per_token: usize,
+    /// Reports folded at once, each on a blocking thread; more wait their turn.
+    pub report_workers: usize,
+}
+
+/// Half the cores, at least one: reports never take every core from requests.
+pub fn default_report_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 impl Default for ServerConfig {
@@ -22,6 +37,10 @@ impl Default for ServerConfig {
         Self {
             body_limit: 1024 * 1024,
             evaluate_order_wait: std::time::Duration::from_secs(1),
+            request_timeout: Duration::from_secs(30),
+            max_streams: 256,
+            max_streams_per_token: 16,
+            report_workers: default_report_workers(),
         }
     }
 }
@@ -39,6 +58,10 @@ pub struct AppState {
     pub policy: Arc<PolicyHandle>,
     /// This server's counters and histograms.
     pub metrics: Arc<Metrics>,
+    /// Open event streams, under `max_streams` and `max_streams_per_token`.
+    pub streams: Arc<StreamSlots>,
+    /// Turns for report folds, `report_workers` of them.
+    pub reports: Arc<tokio::sync::Semaphore>,
     /// Flips to `true` on shutdown, ending live streams so the server can drain.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -49,6 +72,8 @@ impl AppState {
         Self {
             store,
             clock,
+            streams: StreamSlots::new(config.max_streams, config.max_streams_per_token),
+            reports: Arc::new(tokio::sync::Semaphore::new(config.report_workers.max(1))),
             config: Arc::new(config),
             policy: Arc::new(PolicyHandle::default_policy()),
             metrics: Arc::new(Metrics::new()),

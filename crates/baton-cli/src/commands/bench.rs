@@ -14,21 +14,22 @@ use crate::cli::BenchCommand;
 use crate::client::ApiClient;
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let (target, token, clients, duration) = match command {
+    let (target, token, ca_cert, clients, duration) = match command {
         BenchCommand::Policy { rules, decisions } => return bench_policy(rules, decisions),
         BenchCommand::Create {
             target,
             token,
+            ca_cert,
             clients,
             duration,
-        } => (target, token, clients, duration),
+        } => (target, token, ca_cert, clients, duration),
     };
     let duration: SignedDuration = duration
         .parse()
         .with_context(|| format!("--duration {duration:?}: use a duration such as 30s or 2m"))?;
     let duration = Duration::try_from(duration).context("--duration must be positive")?;
     anyhow::ensure!(clients > 0, "--clients must be at least 1");
-    let client = Arc::new(ApiClient::new(&target, Some(&token))?);
+    let client = Arc::new(ApiClient::new(&target, Some(&token), ca_cert.as_deref())?);
     client
         .call(Method::GET, "/v1/handoffs?limit=1", None)
         .await

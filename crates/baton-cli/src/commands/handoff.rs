@@ -12,7 +12,7 @@ use crate::cli::{ClientArgs, HandoffCommand};
 use crate::client::ApiClient;
 
 pub async fn run(args: ClientArgs, command: HandoffCommand) -> anyhow::Result<ExitCode> {
-    let client = ApiClient::new(&args.url, args.token.as_deref())?;
+    let client = ApiClient::new(&args.url, args.token.as_deref(), args.ca_cert.as_deref())?;
     let out = match command {
         HandoffCommand::Create {
             file,

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use std::path::PathBuf;
 
-use baton_server::{Activation, AppState, PolicyHandle, ReloadError, ServerConfig, SystemClock};
+use baton_server::{
+    Activation, AppState, PolicyHandle, ReloadError, ServeOptions, ServerConfig, SystemClock,
+};
 use baton_store::Store;
 use tokio::net::TcpListener;
 
 use super::admin::{create_token, store_for};
-use crate::cli::DbArgs;
+use crate::cli::{DbArgs, ServeArgs};
+use crate::config::serving::Serving;
 
 pub async fn run(
     mut db: DbArgs,
@@ -19,11 +22,14 @@ pub async fn run(
     policy: Option<PathBuf>,
     demo: bool,
     metrics_listen: Option<String>,
+    serving: ServeArgs,
 ) -> anyhow::Result<ExitCode> {
     if demo && db.database.is_none() {
         db.database = Some(super::demo::DATABASE.into());
     }
     let (mut config, store) = store_for(&db, listen).await?;
+    let settings = Serving::resolve(config.serve.clone(), serving.overrides())?;
+    let options = listener_options(&settings)?;
     if policy.is_some() {
         config.policy = policy;
     }
@@ -46,6 +52,10 @@ pub async fn run(
         ServerConfig {
             body_limit: config.body_limit,
             evaluate_order_wait: config.evaluate_order_wait,
+            request_timeout: settings.request_timeout,
+            max_streams: settings.max_streams,
+            max_streams_per_token: settings.max_streams_per_token,
+            report_workers: settings.report_workers,
         },
     )
     .with_policy(handle);
@@ -55,13 +65,19 @@ pub async fn run(
     if let Some(path) = config.policy.clone() {
         tokio::spawn(reload_on_hangup(state.clone(), path));
     }
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
-        "Baton listening on http://{address} (database {})",
+        "Baton listening on {scheme}://{address} (database {})",
         crate::config::redact(&config.database)
     );
-    println!("API docs: http://{address}/docs");
+    println!("API docs: {scheme}://{address}/docs");
+    tracing::info!(?options, "listener");
     if demo {
-        super::demo::print_guide(address, &config.database);
+        super::demo::print_guide(address, &crate::config::redact(&config.database));
     }
     let metrics = match &metrics_listen {
         Some(addr) => Some(serve_metrics(addr, &state).await?),
@@ -72,11 +88,40 @@ pub async fn run(
         shutdown().await;
         state.stop_streams();
     };
-    baton_server::serve(listener, router, stop).await?;
+    baton_server::serve_with(listener, router, stop, options).await?;
     if let Some(metrics) = metrics {
         metrics.await??;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The listener's options from `settings`: TLS read and checked now, and
+/// the connection cap kept to half the open-file limit (raised first).
+fn listener_options(settings: &Serving) -> anyhow::Result<ServeOptions> {
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(baton_server::serving::tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let mut max_connections = settings.max_connections;
+    if let Some(files) = baton_server::serving::raise_fd_limit() {
+        let fit = usize::try_from(files / 2).unwrap_or(usize::MAX).max(1);
+        if fit < max_connections {
+            tracing::warn!(
+                max_connections,
+                open_file_limit = files,
+                using = fit,
+                "max_connections is above half the open-file limit; lowered"
+            );
+            max_connections = fit;
+        }
+    }
+    Ok(ServeOptions {
+        header_read_timeout: settings.header_read_timeout,
+        idle_timeout: settings.idle_timeout,
+        max_connections,
+        shutdown_timeout: settings.shutdown_timeout,
+        tls,
+    })
 }
 
 /// Serves `/metrics` on `addr`, its own listener, until the API server starts stopping.

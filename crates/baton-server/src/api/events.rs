@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::view::EventPage;
 
 use crate::extract::{ApiQuery, Caller};
+use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState};
 
 /// `?after=&limit=` of the feed.
@@ -62,7 +63,8 @@ pub async fn list_events(
 /// `GET /v1/events/stream?after=CURSOR`: every event after the cursor (or
 /// `Last-Event-ID`), then new ones as they commit. Each SSE message has the
 /// event's log position as its id and kind as its event name. It also polls
-/// once a second, so events written by other instances arrive too.
+/// once a second, so events written by other instances arrive too. At most
+/// `max_streams` are open (503 beyond), `max_streams_per_token` per token (429).
 #[utoipa::path(
     get,
     path = "/v1/events/stream",
@@ -71,8 +73,12 @@ pub async fn list_events(
         FeedParams,
         ("Last-Event-ID" = Option<String>, Header, description = "the id of the last message seen (a log position); wins over `after`"),
     ),
-    responses((status = 200, description = "server-sent events: `id` is the log position, `event` the kind, `data` the event as JSON",
-        content_type = "text/event-stream", body = String))
+    responses(
+        (status = 200, description = "server-sent events: `id` is the log position, `event` the kind, `data` the event as JSON",
+            content_type = "text/event-stream", body = String),
+        (status = 429, description = "this token has `max_streams_per_token` streams open", body = ErrorBody),
+        (status = 503, description = "`max_streams` streams are open", body = ErrorBody),
+    )
 )]
 pub async fn stream_events(
     State(state): State<AppState>,
@@ -81,6 +87,7 @@ pub async fn stream_events(
     ApiQuery(p): ApiQuery<FeedParams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     caller.require(Permission::Views)?;
+    let slot = state.streams.acquire(&caller.name)?;
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -90,12 +97,12 @@ pub async fn stream_events(
     let stop = state.stopping();
     let stream = futures::stream::unfold(
         (
-            state,
+            (state, slot),
             after,
             (wake, stop),
             Vec::<baton_core::Event>::new().into_iter(),
         ),
-        |(state, mut after, (mut wake, mut stop), mut pending)| async move {
+        |((state, slot), mut after, (mut wake, mut stop), mut pending)| async move {
             loop {
                 if *stop.borrow() {
                     return None;
@@ -107,7 +114,7 @@ pub async fn stream_events(
                         .event(event.kind.as_str())
                         .json_data(&event)
                         .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
-                    return Some((Ok(sse), (state, after, (wake, stop), pending)));
+                    return Some((Ok(sse), ((state, slot), after, (wake, stop), pending)));
                 }
                 match state.store.events_after(after, 500).await {
                     Ok(events) if !events.is_empty() => {

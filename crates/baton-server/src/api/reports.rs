@@ -8,7 +8,7 @@ use baton_core::report::{GroupBy, summarize, weekly};
 use serde::Deserialize;
 
 use crate::extract::{ApiQuery, Caller};
-use crate::reports::{load_histories, parse_bound, working_time};
+use crate::reports::{fold_histories, parse_bound, working_time};
 use crate::{ApiError, AppState};
 
 /// `?from&to&by=` of the summary.
@@ -72,11 +72,15 @@ pub async fn report_summary(
     };
     let from = bound("from", p.from.as_deref())?;
     let to = bound("to", p.to.as_deref())?;
-    let histories = load_histories(state.store.as_ref()).await?;
+    let _turn = turn(&state).await?;
     let policy = state.policy.current();
-    let working = working_time(&policy.policy);
-    let items = histories.items.iter().map(|(_, h)| h);
-    let summary = summarize(items, from, to, by, state.clock.now(), &working);
+    let now = state.clock.now();
+    let summary = fold_histories(state.store.as_ref(), move |histories| {
+        let working = working_time(&policy.policy);
+        let items = histories.items.iter().map(|(_, h)| h);
+        summarize(items, from, to, by, now, &working)
+    })
+    .await?;
     Ok(Json(summary).into_response())
 }
 
@@ -97,6 +101,20 @@ pub async fn report_weekly(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Views)?;
     let to = bound("to", p.to.as_deref())?.unwrap_or_else(|| state.clock.now());
-    let histories = load_histories(state.store.as_ref()).await?;
-    Ok(Json(weekly(&histories.items, to)).into_response())
+    let _turn = turn(&state).await?;
+    let report = fold_histories(state.store.as_ref(), move |histories| {
+        weekly(&histories.items, to)
+    })
+    .await?;
+    Ok(Json(report).into_response())
+}
+
+/// Waits for one of the `report_workers` turns, so folds never take every
+/// core from the request path; the wait counts against `request_timeout`.
+async fn turn(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    state
+        .reports
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new("unavailable", "the server is stopping; retry later"))
 }

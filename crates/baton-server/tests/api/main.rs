@@ -17,4 +17,5 @@ mod metrics;
 mod openapi;
 mod policy;
 mod readiness;
+mod serving;
 mod views;

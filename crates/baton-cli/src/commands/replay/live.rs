@@ -74,7 +74,11 @@ pub async fn run(args: &ReplayArgs, mapping: MappingConfig) -> anyhow::Result<Ex
         log_span.as_secs_f64() / args.speed,
         args.speed
     );
-    let client = Arc::new(ApiClient::new(&args.target, args.token.as_deref())?);
+    let client = Arc::new(ApiClient::new(
+        &args.target,
+        args.token.as_deref(),
+        args.ca_cert.as_deref(),
+    )?);
     client
         .call(Method::GET, "/v1/policy", None)
         .await
