@@ -5,6 +5,7 @@
 //! docs page that renders it with a few lines of inline script.
 
 mod actions;
+mod limits;
 
 use axum::Json;
 use axum::extract::State;
@@ -159,6 +160,7 @@ pub fn document() -> Value {
         });
     }
     link_handoffs(&mut doc);
+    limits::apply(&mut doc);
     let schemas = doc["components"]["schemas"].clone();
     for ep in ENDPOINTS {
         let op = &mut doc["paths"][ep.path][ep.method.to_lowercase()];
@@ -244,6 +246,12 @@ pub fn document_for(policy: &baton_core::policy::Policy) -> Value {
         props["impact"] = declared(policy.impact_names(), "customer impact", false);
         props["reason"] = declared(reasons, "handoff reason", false);
         props["owner_group"] = declared(policy.group_names(), "owner group", true);
+        props["workflow"] = declared(policy.workflow_names(), "workflow", false);
+    }
+    let draft = &mut doc["components"]["schemas"]["HandoffDraft"]["properties"];
+    if draft.is_object() {
+        draft["workflow"] = declared(policy.workflow_names(), "workflow", false);
+        draft["owner_group"] = declared(policy.group_names(), "owner group", true);
     }
     doc
 }
@@ -268,6 +276,10 @@ fn complete(op: &mut Value, ep: &crate::Endpoint, schemas: &Value) {
         errors.push((400, "a query parameter is invalid (`field` names it)"));
     }
     if has("path") {
+        errors.push((
+            400,
+            "a path segment is not valid UTF-8 or holds U+0000 (`field` names it)",
+        ));
         errors.push((404, "no such handoff, or not in the token's scope"));
     }
     if op["requestBody"].is_object() {
@@ -282,14 +294,25 @@ fn complete(op: &mut Value, ep: &crate::Endpoint, schemas: &Value) {
             .is_some_and(|r| !r.is_empty())
             || schemas[reference]["allOf"].is_array();
         op["requestBody"]["required"] = json!(required);
-        errors.push((400, "the body is not JSON, or a header is invalid"));
+        errors.push((
+            400,
+            "the body is not JSON, repeats a key or holds U+0000 (`field` names it), or a header is invalid",
+        ));
         errors.push((413, "the body is over the size limit"));
         errors.push((415, "the body is not `application/json`"));
         errors.push((422, "a field is invalid (`field` names it)"));
     }
     if ep.path.starts_with("/v1/") {
-        errors.push((503, "the database is unavailable; retry later"));
+        errors.push((
+            503,
+            "the database is unavailable, or the request took over `request_timeout`; retry later",
+        ));
     }
+    errors.push((414, "the request target is over 8 KiB"));
+    errors.push((
+        431,
+        "the request headers are over 32 KiB (`field` names the largest)",
+    ));
     let responses = &mut op["responses"];
     for (status, description) in errors {
         let key = status.to_string();

@@ -163,10 +163,23 @@ async fn queries_and_enums_are_described() {
     let schemas = &doc["components"]["schemas"];
     let states = schemas["LifecycleState"]["enum"].as_array().unwrap();
     assert!(states.contains(&json!("needs_context")), "{states:?}");
+    // The length table is the document's: a few fields at each depth.
     assert_eq!(
         schemas["NewHandoff"]["properties"]["title"]["maxLength"],
-        baton_core::handoff::MAX_TEXT
+        baton_core::limits::max_chars("title")
     );
+    let message = schemas["Message"]["properties"]["role"]["maxLength"].clone();
+    assert_eq!(
+        message,
+        baton_core::limits::max_chars("context.messages[].role")
+    );
+    let label = schemas["Link"]["properties"]["label"]["maxLength"].clone();
+    assert_eq!(
+        label,
+        baton_core::limits::max_chars("context.links[].label")
+    );
+    let source = schemas["Subject"]["properties"]["source"]["maxLength"].clone();
+    assert_eq!(source, baton_core::limits::max_chars("subject.source"));
     assert_eq!(schemas["Label"]["maxLength"], baton_core::Label::MAX_LEN);
     assert_eq!(schemas["Label"]["pattern"], baton_core::Label::PATTERN);
 }
