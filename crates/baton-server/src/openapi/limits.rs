@@ -101,12 +101,12 @@ fn walk(
         || schema["type"]
             .as_array()
             .is_some_and(|t| t.iter().any(|t| t == "string"));
-    if is_string && !pointer.is_empty() {
-        if let Some((_, max)) = baton_core::limits::TABLE
+    if is_string
+        && !pointer.is_empty()
+        && let Some((_, max)) = baton_core::limits::TABLE
             .iter()
             .find(|(name, _)| *name == field)
-        {
-            found.push((pointer, *max));
-        }
+    {
+        found.push((pointer, *max));
     }
 }
