@@ -11,7 +11,7 @@ use baton_server::ServerConfig;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{ADMIN, AGENT, TestApp, on_both_backends};
+use crate::helpers::{AGENT, TestApp, on_both_backends};
 
 const CHAT: &str = include_str!("../../../../examples/policies/support-chat.toml");
 
@@ -19,16 +19,10 @@ const CHAT: &str = include_str!("../../../../examples/policies/support-chat.toml
 /// its streak alone.
 pub(crate) async fn load_chat(app: &TestApp) -> String {
     let text = CHAT.replace("rate = 0.02", "rate = 0.0");
-    let (status, json) = app
-        .request(
-            Method::PUT,
-            "/v1/policy",
-            Some(ADMIN),
-            Some(json!({ "text": text })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    json["version"].as_str().unwrap().to_owned()
+    app.put_policy(&text).await["version"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// An unsure turn: low confidence on an intent the streak trigger counts.

@@ -344,6 +344,16 @@ impl TestApp {
         json
     }
 
+    /// `PUT /v1/policy` with `text` as the admin, asserting 200; the answer.
+    pub async fn put_policy(&self, text: &str) -> Value {
+        let body = serde_json::json!({ "text": text });
+        let (status, json) = self
+            .request(Method::PUT, "/v1/policy", Some(ADMIN), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::OK, "PUT /v1/policy: {json}");
+        json
+    }
+
     /// `GET path` as `token`, asserting 200.
     pub async fn get_ok(&self, token: &str, path: &str) -> Value {
         let (status, json) = self.request(Method::GET, path, Some(token), None).await;

@@ -166,15 +166,7 @@ async fn idempotency_keys_are_scoped_by_token_id(app: TestApp) {
 
     // Evaluate's `{token}:evaluate:{conversation}:{turn}` key: the names and
     // conversations below spelt the same key when it held the name.
-    let (status, json) = app
-        .request(
-            Method::PUT,
-            "/v1/policy",
-            Some(ADMIN),
-            Some(json!({ "text": CHAT })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
+    app.put_policy(CHAT).await;
     let long = token_named(&app, "bot:evaluate:eu").await;
     let mut made = Vec::new();
     for (token, conversation) in [(&bot, "eu:evaluate:c"), (&long, "c")] {

@@ -11,7 +11,7 @@ use baton_server::{POLL_EVERY, PolicyWatcher, spawn_policy_watcher};
 use baton_store::Store;
 use baton_store_postgres::PgStore;
 use baton_store_sqlite::SqliteStore;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use baton_server::ServerConfig;
 
@@ -30,16 +30,7 @@ fn rerouted(app: &TestApp) -> String {
 }
 
 async fn put_policy(app: &TestApp, text: &str) -> Value {
-    let (status, json) = app
-        .request(
-            Method::PUT,
-            "/v1/policy",
-            Some(ADMIN),
-            Some(json!({ "text": text })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    json
+    app.put_policy(text).await
 }
 
 async fn version(app: &TestApp) -> String {

@@ -11,16 +11,10 @@ const INVOICES: &str = include_str!("../../../../examples/policies/invoice-excep
 const CHAT: &str = include_str!("../../../../examples/policies/support-chat.toml");
 
 async fn load(app: &TestApp, text: &str) -> String {
-    let (status, json) = app
-        .request(
-            Method::PUT,
-            "/v1/policy",
-            Some(ADMIN),
-            Some(json!({ "text": text })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    json["version"].as_str().unwrap().to_owned()
+    app.put_policy(text).await["version"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn invoice(payload: Value) -> Value {
