@@ -137,6 +137,23 @@ pub async fn writer_health_follows_its_batches(inner: impl WriteTx) {
         .await
         .unwrap();
     assert_eq!(writer.health(Duration::ZERO), WriterHealth::Ready);
+    // The database refuses every write of a batch, yet commits (a read-only
+    // failover, a full disk): each request gets its own error, not
+    // `Unavailable`, and the writer still backs off and reports it.
+    faults.arm(Step::Insert, 2);
+    let refused = writer
+        .create(new_handoff("triage", "low", "missing_data", 2))
+        .await;
+    assert!(
+        matches!(&refused, Err(e) if !matches!(e, StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(writer.health(Duration::ZERO), WriterHealth::Failing);
+    writer
+        .create(new_handoff("triage", "low", "missing_data", 3))
+        .await
+        .unwrap();
+    assert_eq!(writer.health(Duration::ZERO), WriterHealth::Ready);
 }
 
 /// One round: pending handoffs to claim, a held batch, a burst lined up

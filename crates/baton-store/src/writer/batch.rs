@@ -53,15 +53,21 @@ pub(super) async fn fast(
 /// and chain head) and answered with that error; the others commit. Only a
 /// failure of the transaction itself (begin, savepoint, rollback to it,
 /// release, commit) is returned, as an outage, after a full rollback.
+///
+/// The `bool` is true when every command faulted (none committed or was
+/// refused): the database refuses all writes (read-only after a failover, a
+/// full disk, a statement timeout), so the writer backs off as in an outage
+/// even though it answers each request with its own error.
 pub(super) async fn isolated(
     tx: &mut impl WriteTx,
     commands: &[&Command],
-) -> Result<(Outcomes, i64), StoreError> {
+) -> Result<(Outcomes, i64, bool), StoreError> {
     let mut head = match tx.begin().await {
         Ok(head) => head,
         Err(err) => return Err(outage(tx, err).await),
     };
     let mut outcomes = Vec::with_capacity(commands.len());
+    let mut faults = 0;
     for command in commands {
         if let Err(err) = tx.savepoint().await {
             return Err(outage(tx, err).await);
@@ -90,11 +96,12 @@ pub(super) async fn isolated(
             return Err(outage(tx, err).await);
         }
         outcomes.push(Err(fault));
+        faults += 1;
     }
     if let Err(err) = tx.commit(&head).await {
         return Err(outage(tx, err).await);
     }
-    Ok((outcomes, head.position))
+    Ok((outcomes, head.position, faults == commands.len()))
 }
 
 async fn abandon(tx: &mut impl WriteTx, fault: BatchFault) -> BatchFault {

@@ -25,6 +25,10 @@
 //!   ([`BACKOFF_MIN`] doubling up to [`BACKOFF_MAX`], reset by a commit)
 //!   before the next batch; while idle it probes the database with an empty
 //!   transaction at that pace, so [`Writer::health`] recovers without traffic.
+//!   A retry in which every command faulted (the database refuses all
+//!   writes but still commits an empty transaction: read-only after a
+//!   failover, a full disk) answers each request with its own error and
+//!   backs off the same way.
 
 mod batch;
 mod commands;
@@ -228,13 +232,26 @@ async fn run(
         let result = attempt(&mut tx, &jobs).await;
         state.batch_since.store(0, Ordering::Relaxed);
         match result {
-            Ok((outcomes, position)) => {
-                state.failing.store(false, Ordering::Relaxed);
-                backoff = BACKOFF_MIN;
+            Ok((outcomes, position, all_faulted)) => {
+                // Health first, so a caller who got its answer sees it.
+                state.failing.store(all_faulted, Ordering::Relaxed);
+                if !all_faulted {
+                    backoff = BACKOFF_MIN;
+                }
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }
                 let _ = committed.send(position);
+                if all_faulted {
+                    // Every write of the batch failed on its own: the
+                    // database refuses writes. Back off as in an outage.
+                    tracing::error!(
+                        wait_ms = backoff.as_millis() as u64,
+                        "every write of the batch failed; backing off"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
             }
             Err(err) => {
                 tracing::error!(error = %err, size = jobs.len(), wait_ms = backoff.as_millis() as u64,
@@ -252,14 +269,14 @@ async fn run(
 }
 
 /// The fast path, then on a fault one isolated retry. `Err` is an outage:
-/// nothing of the batch committed.
+/// nothing of the batch committed. The `bool`: every command of the retry faulted.
 async fn attempt(
     tx: &mut impl WriteTx,
     jobs: &[Job],
-) -> Result<(batch::Outcomes, i64), StoreError> {
+) -> Result<(batch::Outcomes, i64, bool), StoreError> {
     let commands: Vec<&Command> = jobs.iter().map(|j| &j.command).collect();
     match batch::fast(tx, &commands).await {
-        Ok(done) => Ok(done),
+        Ok((outcomes, position)) => Ok((outcomes, position, false)),
         Err(BatchFault::Outage(err)) => Err(err),
         Err(BatchFault::Retry(err)) => {
             tracing::warn!(error = %err, size = jobs.len(), "batch failed; retrying with a savepoint per request");
