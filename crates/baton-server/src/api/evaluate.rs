@@ -155,7 +155,10 @@ pub async fn evaluate_signal(
     }
     let loaded = state.policy.current();
     let now = state.clock.now();
-    let decision = decide_in_order(&state, &loaded, &signal, now).await?;
+    // Streaks are kept per token and conversation: one agent's turns never
+    // order or block another's that happens to use the same conversation id.
+    let stream = format!("{}:{}", caller.id, signal.conversation_id);
+    let decision = decide_in_order(&state, &loaded, &signal, &stream, now).await?;
     let mut created = None;
     if let (true, Some(draft), false) =
         (create, handoff, decision.action == DecisionAction::Proceed)
@@ -206,13 +209,15 @@ pub async fn evaluate_signal(
     .into_response())
 }
 
-/// Evaluates `signal` against its conversation's stored streak counts and
-/// stores the new counts, in one transaction with the conversation's row
-/// locked, waiting (up to `evaluate_order_wait`) for missing earlier turns.
+/// Evaluates `signal` against its conversation's stored streak counts
+/// (kept under `stream`, `{token id}:{conversation id}`) and stores the new
+/// counts, in one transaction with the conversation's row locked, waiting
+/// (up to `evaluate_order_wait`) for missing earlier turns.
 async fn decide_in_order(
     state: &AppState,
     loaded: &LoadedPolicy,
     signal: &Signal,
+    stream: &str,
     now: Timestamp,
 ) -> Result<Decision, ApiError> {
     let started = tokio::time::Instant::now();
@@ -221,14 +226,14 @@ async fn decide_in_order(
         let may_wait = started.elapsed() < state.config.evaluate_order_wait;
         // A first look without the lock, so waiting turns hold no row.
         let ready = !may_wait || {
-            let kept = read_state(state.store.load_streaks(&signal.conversation_id).await?);
+            let kept = read_state(state.store.load_streaks(stream).await?);
             plan(&kept, signal.turn, true) != Plan::Wait
         };
         if ready {
             let mut outcome = None;
             let saved = state
                 .store
-                .evaluate_streaks(&signal.conversation_id, now, &mut |kept| {
+                .evaluate_streaks(stream, now, &mut |kept| {
                     let kept = read_state(kept.map(str::to_owned));
                     match plan(&kept, signal.turn, may_wait) {
                         Plan::Wait => StreakStep::Leave,

@@ -11,7 +11,7 @@ use baton_server::ServerConfig;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{AGENT, TestApp, on_both_backends};
+use crate::helpers::{ADMIN, AGENT, TestApp, on_both_backends};
 
 const CHAT: &str = include_str!("../../../../examples/policies/support-chat.toml");
 
@@ -109,4 +109,30 @@ async fn a_conversation_first_evaluated_at_a_later_turn_waits_once(app: TestApp)
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{json}");
     assert_eq!(json["error"]["field"], "signal.turn");
+}
+
+on_both_backends!(streaks_are_kept_per_token_and_conversation);
+
+async fn streaks_are_kept_per_token_and_conversation(app: TestApp) {
+    load_chat(&app).await;
+    assert_eq!(
+        evaluate(&app, unsure("shared", 1)).await["action"],
+        "proceed"
+    );
+    assert_eq!(
+        evaluate(&app, unsure("shared", 2)).await["action"],
+        "handoff"
+    );
+    // Another token's conversation of the same id starts afresh: its turn 1
+    // is neither refused as older than turn 2 nor counted into that streak.
+    let (status, json) = app
+        .request(
+            Method::POST,
+            "/v1/evaluate",
+            Some(ADMIN),
+            Some(unsure("shared", 1)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["action"], "proceed", "{json}");
 }
