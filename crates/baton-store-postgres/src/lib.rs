@@ -23,8 +23,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PgStore {
     pool: PgPool,
     writer: Writer,
-    /// Evaluate's streak transactions use the common pool: they lock only
-    /// their conversation's row.
+    /// Evaluate's streak transactions, on a small pool of their own: a turn
+    /// waiting for another's row lock holds one of these, never one the
+    /// writer or the reads need.
     streaks: PgPool,
 }
 
@@ -36,6 +37,10 @@ impl PgStore {
     /// [`StoreError::Backend`] when the server is unreachable or migrations fail.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(StoreError::backend)?;
+        let streaks = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options.clone());
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -48,7 +53,7 @@ impl PgStore {
             .map_err(|e| StoreError::backend(format!("cannot migrate: {e}")))?;
         let writer = Writer::spawn(backend::PgWriteTx::new(pool.clone()));
         Ok(Self {
-            streaks: pool.clone(),
+            streaks,
             pool,
             writer,
         })

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 /// Listens on [`baton_store::POLICY_CHANNEL`] on a connection of its own and
@@ -16,7 +16,12 @@ use tokio::sync::mpsc;
 pub(crate) async fn policy_notifications(
     pool: &PgPool,
 ) -> Result<mpsc::Receiver<String>, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+    // A pool of one connection of its own: a PgListener keeps its
+    // connection for good, which would shrink the shared pool by one.
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let mut listener = PgListener::connect_with(&own).await?;
     listener.listen(baton_store::POLICY_CHANNEL).await?;
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
