@@ -80,7 +80,7 @@ pub async fn run(
         super::demo::print_guide(address, &crate::config::redact(&config.database));
     }
     let metrics = match &metrics_listen {
-        Some(addr) => Some(serve_metrics(addr, &state).await?),
+        Some(addr) => Some(serve_metrics(addr, &state, &options).await?),
         None => None,
     };
     let router = baton_server::router(state.clone());
@@ -128,6 +128,7 @@ fn listener_options(settings: &Serving) -> anyhow::Result<ServeOptions> {
 async fn serve_metrics(
     addr: &str,
     state: &AppState,
+    options: &ServeOptions,
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let listener = TcpListener::bind(addr)
         .await
@@ -138,7 +139,14 @@ async fn serve_metrics(
         let _ = stopping.wait_for(|stopping| *stopping).await;
     };
     let router = baton_server::metrics_router(state.clone());
-    Ok(tokio::spawn(baton_server::serve(listener, router, stop)))
+    // The API's timeouts and shutdown bound, in plain HTTP.
+    let options = ServeOptions {
+        tls: None,
+        ..options.clone()
+    };
+    Ok(tokio::spawn(baton_server::serve_with(
+        listener, router, stop, options,
+    )))
 }
 
 async fn shutdown() {
@@ -219,7 +227,23 @@ async fn active_policy(
         source: source.into(),
         now: baton_server::Clock::now(&SystemClock),
     };
-    if file.is_some() {
+    if let Some(path) = file {
+        // `--policy FILE` activates the file, as asked; say so when that
+        // replaces a version someone activated since (a PUT, say).
+        let version = handle.current().policy.version.clone();
+        if let Some(active) = store.active_policy().await?
+            && active.version != version
+        {
+            println!(
+                "Activating {} (version {}) in place of the active version {} (activated by {} at {}); \
+                 start without --policy to keep the database's active version",
+                path.display(),
+                &version[..12.min(version.len())],
+                &active.version[..12.min(active.version.len())],
+                active.activated_by,
+                active.activated_at,
+            );
+        }
         handle
             .activate_current(store, who)
             .await
