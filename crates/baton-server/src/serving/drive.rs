@@ -91,7 +91,15 @@ async fn http<I>(
                 }
                 return;
             }
-            () = slot.close.notified() => return,
+            () = slot.close.notified() => {
+                // Evicted while idle; a request that began since keeps its
+                // answer: finish it, then close.
+                if seen.borrow().in_flight == 0 {
+                    return;
+                }
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
             _ = stopping.wait_for(|s| *s), if !draining => {
                 if seen.borrow().in_flight == 0 {
                     return;
