@@ -97,9 +97,6 @@ pub const LIST_TOKENS: &str = "SELECT id, name, role, groups_json, workflows_jso
 pub const REVOKE_TOKEN: &str =
     "UPDATE tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL";
 
-/// Keep a policy version (first load wins): version, text, loaded_us.
-pub const SAVE_POLICY_VERSION: &str = "INSERT INTO policy_versions (version, text, loaded_us) VALUES ($1, $2, $3) \
-     ON CONFLICT (version) DO NOTHING";
 /// Every kept policy version, oldest first.
 pub const POLICY_VERSIONS: &str =
     "SELECT version, text, loaded_us FROM policy_versions ORDER BY loaded_us, version";

@@ -236,22 +236,6 @@ macro_rules! sql_backend {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn save_policy_version(
-                &self,
-                version: &str,
-                text: &str,
-                at: Timestamp,
-            ) -> Result<(), StoreError> {
-                sqlx::query(sql::SAVE_POLICY_VERSION)
-                    .bind(version)
-                    .bind(text)
-                    .bind(micros(at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                Ok(())
-            }
-
             async fn policy_versions(
                 &self,
             ) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
@@ -282,21 +266,6 @@ macro_rules! sql_backend {
                 row.map(|r| r.try_get(0).map_err(map_err)).transpose()
             }
 
-            async fn save_streaks(
-                &self,
-                conversation_id: &str,
-                counts: &str,
-                at: Timestamp,
-            ) -> Result<(), StoreError> {
-                sqlx::query(sql::SAVE_STREAKS)
-                    .bind(conversation_id)
-                    .bind(counts)
-                    .bind(micros(at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                Ok(())
-            }
 
             async fn active_policy(&self) -> Result<Option<$crate::StoredPolicy>, StoreError> {
                 let row = sqlx::query(sql::ACTIVE_POLICY)

@@ -211,14 +211,6 @@ pub trait Store: Send + Sync + 'static {
     /// newest events is found by [`verify_audit`].
     async fn chain_head(&self) -> Result<ChainHead, StoreError>;
 
-    /// Keeps a policy's text under its version (a no-op if already kept).
-    async fn save_policy_version(
-        &self,
-        version: &str,
-        text: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-
     /// Every kept policy version, `(version, text, first loaded)`, oldest first.
     async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError>;
 
@@ -273,14 +265,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// A conversation's trigger streak counts (JSON object text), if any.
     async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError>;
-
-    /// Replaces a conversation's trigger streak counts.
-    async fn save_streaks(
-        &self,
-        conversation_id: &str,
-        counts: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
 }
 
 /// Walks the whole event log in pages, checks its hash chain, and checks
