@@ -265,6 +265,34 @@ pub struct Handoff {
 }
 
 impl NewHandoff {
+    /// Checks every field an evaluate draft carries (all but `impact` and
+    /// `reason`, which the decision gives), as [`NewHandoff::into_handoff`]
+    /// would, without building anything.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming the first bad field.
+    pub fn check_draft(&self) -> Result<(), DomainError> {
+        Label::parse("workflow", &self.workflow)?;
+        if let Some(group) = &self.owner_group {
+            Label::parse("owner_group", group)?;
+        }
+        self.check_texts()
+    }
+
+    /// The free-text fields: title, subject, URLs and the context packet.
+    fn check_texts(&self) -> Result<(), DomainError> {
+        non_empty("title", &self.title)?;
+        non_empty("subject.source", &self.subject.source)?;
+        non_empty("subject.ref", &self.subject.reference)?;
+        if let Some(url) = &self.subject.url {
+            check_url("subject.url", url)?;
+        }
+        if let Some(url) = &self.callback_url {
+            check_url("callback_url", url)?;
+        }
+        check_context(&self.context)
+    }
+
     /// Validates the input and builds a `pending` handoff with the AI output `proposed`.
     ///
     /// `routed_group` (the group the policy's routes chose) is used when
@@ -286,16 +314,7 @@ impl NewHandoff {
             "owner_group",
             self.owner_group.as_deref().unwrap_or(routed_group),
         )?;
-        non_empty("title", &self.title)?;
-        non_empty("subject.source", &self.subject.source)?;
-        non_empty("subject.ref", &self.subject.reference)?;
-        if let Some(url) = &self.subject.url {
-            check_url("subject.url", url)?;
-        }
-        if let Some(url) = &self.callback_url {
-            check_url("callback_url", url)?;
-        }
-        check_context(&self.context)?;
+        self.check_texts()?;
         Ok(Handoff {
             id,
             workflow,

@@ -14,13 +14,7 @@ use crate::cli::PolicyCommand;
 /// Reads the policy at `path` once and builds it, loading contract files
 /// relative to it; answers the built policy with the text it was built from.
 pub fn load(path: &Path) -> anyhow::Result<Result<(Policy, String), Vec<PolicyError>>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let loader = move |relative: &str| {
-        std::fs::read_to_string(dir.join(relative)).map_err(|e| e.to_string())
-    };
-    Ok(Policy::build(&text, &loader).map(|p| (p, text)))
+    Ok(load_with_files(path)?.map(|loaded| (loaded.policy, loaded.text)))
 }
 
 /// Like [`load`], keeping the contract files the policy loaded (the
@@ -30,11 +24,16 @@ pub fn load_with_files(
 ) -> anyhow::Result<Result<baton_server::LoadedPolicy, Vec<PolicyError>>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(baton_server::policy::build_recording(
+        &text,
+        &file_loader(path),
+    ))
+}
+
+/// Reads the files a policy at `path` names, relative to its folder.
+pub fn file_loader(path: &Path) -> impl Fn(&str) -> Result<String, String> + Sync + use<> {
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let loader = move |relative: &str| {
-        std::fs::read_to_string(dir.join(relative)).map_err(|e| e.to_string())
-    };
-    Ok(baton_server::policy::build_recording(&text, &loader))
+    move |relative: &str| std::fs::read_to_string(dir.join(relative)).map_err(|e| e.to_string())
 }
 
 /// Prints every error as `file:line: rule: message`.

@@ -276,12 +276,7 @@ async fn reload_on_hangup(state: AppState, path: PathBuf) {
                     continue;
                 }
             };
-            let dir = path
-                .parent()
-                .unwrap_or(std::path::Path::new("."))
-                .to_path_buf();
-            let loader =
-                move |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|e| e.to_string());
+            let loader = super::policy::file_loader(&path);
             let who = Activation {
                 actor: "serve --policy".into(),
                 source: "sighup".into(),

@@ -42,34 +42,29 @@ pub struct HandoffDraft {
 }
 
 impl HandoffDraft {
-    /// Checks the draft's fields as a create would, whether or not one
-    /// follows, so a bad draft is refused at once (naming `handoff.…`).
-    fn check(&self) -> Result<(), ApiError> {
+    /// The handoff to create, its fields checked as a create would, whether
+    /// or not one follows, so a bad draft is refused at once (naming
+    /// `handoff.…`); impact, reason and tier are left for the decision.
+    fn into_checked(self) -> Result<NewHandoff, ApiError> {
         let new = NewHandoff {
-            workflow: self.workflow.clone(),
-            subject: self.subject.clone(),
-            title: self.title.clone(),
-            impact: "draft".into(),
-            reason: "draft".into(),
+            workflow: self.workflow,
+            subject: self.subject,
+            title: self.title,
+            impact: String::new(),
+            reason: String::new(),
             tier: Default::default(),
-            owner_group: self.owner_group.clone(),
-            context: self.context.clone(),
-            callback_url: self.callback_url.clone(),
+            owner_group: self.owner_group,
+            context: self.context,
+            callback_url: self.callback_url,
         };
-        new.into_handoff(
-            uuid::Uuid::nil(),
-            "draft",
-            "draft",
-            jiff::Timestamp::UNIX_EPOCH,
-        )
-        .map(drop)
-        .map_err(|e| {
+        new.check_draft().map_err(|e| {
             let e = ApiError::from(e);
             ApiError {
                 field: e.field.clone().map(|f| format!("handoff.{f}")),
                 ..e
             }
-        })
+        })?;
+        Ok(new)
     }
 }
 
@@ -107,7 +102,7 @@ pub async fn evaluate_signal(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Create)?;
     let EvaluateBody {
-        signal,
+        mut signal,
         create,
         handoff,
     } = body.value;
@@ -117,7 +112,6 @@ pub async fn evaluate_signal(
             "give the turn number: streaks and idempotent creation count turns per conversation",
         ));
     }
-    let mut signal = signal;
     // JSON has one number type: `3.0` is the turn `3` (JSON Schema agrees).
     if let Some(turn) = signal["turn"].as_f64().filter(|t| {
         signal["turn"].is_f64() && t.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(t)
@@ -150,9 +144,7 @@ pub async fn evaluate_signal(
             "with create: true, send the handoff's workflow, subject, title and context",
         ));
     }
-    if let Some(draft) = &handoff {
-        draft.check()?;
-    }
+    let draft = handoff.map(HandoffDraft::into_checked).transpose()?;
     let loaded = state.policy.current();
     let now = state.clock.now();
     // Streaks are kept per token and conversation: one agent's turns never
@@ -160,19 +152,13 @@ pub async fn evaluate_signal(
     let stream = format!("{}:{}", caller.id, signal.conversation_id);
     let decision = decide_in_order(&state, &loaded, &signal, &stream, now).await?;
     let mut created = None;
-    if let (true, Some(draft), false) =
-        (create, handoff, decision.action == DecisionAction::Proceed)
+    if let (true, Some(draft), false) = (create, draft, decision.action == DecisionAction::Proceed)
     {
         let new = NewHandoff {
-            workflow: draft.workflow,
-            subject: draft.subject,
-            title: draft.title,
             impact: decision.impact.clone().unwrap_or_default(),
             reason: decision.reason.clone().unwrap_or_default(),
             tier: decision.tier.unwrap_or_default(),
-            owner_group: draft.owner_group,
-            context: draft.context,
-            callback_url: draft.callback_url,
+            ..draft
         };
         // Scoped by token id, like a create's Idempotency-Key.
         let key = format!(
