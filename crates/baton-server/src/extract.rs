@@ -151,7 +151,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 /// naming the field that holds U+0000, then 422 `invalid_field` naming the
 /// failing field path for a value of the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value = parse_value(bytes)?;
+    from_value(parse_value(bytes)?)
+}
+
+/// Reads an already parsed JSON value into `T`: 422 `invalid_field` naming
+/// the failing field path for a value of the wrong shape.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();

@@ -118,11 +118,10 @@ pub async fn evaluate_signal(
     }) {
         signal["turn"] = serde_json::json!(turn as u64);
     }
-    let signal: Signal =
-        crate::extract::parse_json(signal.to_string().as_bytes()).map_err(|e| ApiError {
-            field: e.field.clone().map(|f| format!("signal.{f}")),
-            ..e
-        })?;
+    let signal: Signal = crate::extract::from_value(signal).map_err(|e| ApiError {
+        field: e.field.clone().map(|f| format!("signal.{f}")),
+        ..e
+    })?;
     if signal.conversation_id.trim().is_empty() {
         return Err(ApiError::invalid(
             "signal.conversation_id",

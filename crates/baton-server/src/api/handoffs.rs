@@ -117,6 +117,8 @@ pub async fn create_with_policy(
     if policy.workflow(&new.workflow).is_none() {
         return Err(undeclared_workflow(policy, &new.workflow));
     }
+    // One JSON value of the payload, for routing and the contract check.
+    let payload = serde_json::Value::Object(new.context.payload.clone());
     // Routing always names a group (a policy needs a default route); an
     // owner group the caller names was checked above.
     let route = match &new.owner_group {
@@ -127,7 +129,7 @@ pub async fn create_with_policy(
             &new.reason,
             new.tier.as_str(),
             &new.title,
-            &serde_json::Value::Object(new.context.payload.clone()),
+            &payload,
         )),
     };
     let group = route.as_ref().map_or("", |r| r.group.as_str()).to_owned();
@@ -157,7 +159,6 @@ pub async fn create_with_policy(
             ),
         ));
     };
-    let payload = serde_json::Value::Object(handoff.context.payload.clone());
     if let PayloadCheck::Incomplete {
         violations,
         on_incomplete,
