@@ -64,13 +64,13 @@ pub(super) async fn isolated(
 ) -> Result<(Outcomes, i64, bool), StoreError> {
     let mut head = match tx.begin().await {
         Ok(head) => head,
-        Err(err) => return Err(outage(tx, err).await),
+        Err(err) => return Err(abandon(tx, err).await),
     };
     let mut outcomes = Vec::with_capacity(commands.len());
     let mut faults = 0;
     for command in commands {
         if let Err(err) = tx.savepoint().await {
-            return Err(outage(tx, err).await);
+            return Err(abandon(tx, err).await);
         }
         let before = head.clone();
         let fault = match commands::run(tx, &mut head, command).await {
@@ -85,7 +85,7 @@ pub(super) async fn isolated(
             Err(Failure::Refused(err)) => {
                 outcomes.push(Err(err));
                 if let Err(err) = tx.release_savepoint().await {
-                    return Err(outage(tx, err).await);
+                    return Err(abandon(tx, err).await);
                 }
                 continue;
             }
@@ -93,23 +93,19 @@ pub(super) async fn isolated(
         };
         head = before;
         if let Err(err) = tx.rollback_to_savepoint().await {
-            return Err(outage(tx, err).await);
+            return Err(abandon(tx, err).await);
         }
         outcomes.push(Err(fault));
         faults += 1;
     }
     if let Err(err) = tx.commit(&head).await {
-        return Err(outage(tx, err).await);
+        return Err(abandon(tx, err).await);
     }
     Ok((outcomes, head.position, faults == commands.len()))
 }
 
-async fn abandon(tx: &mut impl WriteTx, fault: BatchFault) -> BatchFault {
+/// Rolls the transaction back (freeing the connection), then answers `why`.
+async fn abandon<E>(tx: &mut impl WriteTx, why: E) -> E {
     tx.rollback().await;
-    fault
-}
-
-async fn outage(tx: &mut impl WriteTx, err: StoreError) -> StoreError {
-    tx.rollback().await;
-    err
+    why
 }
