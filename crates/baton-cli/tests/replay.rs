@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{BATON, baton};
+use common::{BATON, baton, create_token};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -109,27 +109,11 @@ async fn simulate_runs_the_whole_log_through_two_policies() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("--simulate needs --policy"));
 }
 
-async fn admin_token(db: &Path) -> String {
-    let out = baton(db)
-        .args([
-            "token", "create", "--name", "replay", "--role", "admin", "--quiet",
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_replay_drives_a_real_server_without_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("baton.db");
-    let token = admin_token(&db).await;
+    let token = create_token(&db, "replay", "admin").await;
     let mut server = baton(&db)
         .args([
             "serve",

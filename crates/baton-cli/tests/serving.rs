@@ -10,25 +10,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{BATON, baton};
+use common::{BATON, baton, create_token};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
-
-/// A token with `role`, created before the server starts.
-async fn token(db: &Path, role: &str) -> String {
-    let out = baton(db)
-        .args(["token", "create", "--name", role, "--role", role, "--quiet"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// Starts `baton serve` with `args`; the child and the URL it prints.
 async fn serve(db: &Path, args: &[&str]) -> (Child, String) {
@@ -80,7 +65,7 @@ async fn over_the_cap_healthz_answers_and_sigterm_exits_within_the_shutdown_boun
     let shutdown_bound = Duration::from_secs(2);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("baton.db");
-    let admin = token(&db, "admin").await;
+    let admin = create_token(&db, "admin", "admin").await;
     let (mut child, url) = serve(
         &db,
         &[
@@ -164,7 +149,7 @@ async fn over_the_cap_healthz_answers_and_sigterm_exits_within_the_shutdown_boun
 async fn serves_https_to_the_cli_client_with_a_custom_ca() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("baton.db");
-    let lead = token(&db, "lead").await;
+    let lead = create_token(&db, "lead", "lead").await;
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
     let cert = dir.path().join("cert.pem");

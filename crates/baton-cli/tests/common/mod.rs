@@ -17,6 +17,22 @@ pub fn baton(db: &Path) -> Command {
     cmd
 }
 
+/// Creates a token named `name` with `role` in `db` (before the server
+/// starts) and returns its secret.
+pub async fn create_token(db: &Path, name: &str, role: &str) -> String {
+    let out = baton(db)
+        .args(["token", "create", "--name", name, "--role", role, "--quiet"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// Starts `baton serve` on a free port and returns it with its base URL.
 pub async fn serve(db: &Path) -> (Child, String) {
     let mut child = baton(db)
