@@ -41,6 +41,11 @@ pub enum EventKind {
     /// on the system stream [`SYSTEM_STREAM`] (the nil id) with its own seq;
     /// data is `{"version", "previous", "source"}`.
     PolicyActivated,
+    /// An SLA clock reached its reminder point; data is `{clock, due_at,
+    /// late_by_ms, rule, cycle}` (`clock` is `accept` or `resolve`).
+    SlaWarned,
+    /// An SLA clock ran out; data as for [`EventKind::SlaWarned`].
+    SlaBreached,
 }
 
 /// The `handoff_id` of events that belong to no handoff (policy activations):
@@ -49,7 +54,7 @@ pub const SYSTEM_STREAM: Uuid = Uuid::nil();
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::Created,
         Self::Claimed,
         Self::Released,
@@ -64,6 +69,8 @@ impl EventKind {
         Self::Reopened,
         Self::ContextReceived,
         Self::PolicyActivated,
+        Self::SlaWarned,
+        Self::SlaBreached,
     ];
 
     /// The wire name, e.g. `info_requested`.
@@ -83,6 +90,8 @@ impl EventKind {
             Self::Reopened => "reopened",
             Self::ContextReceived => "context_received",
             Self::PolicyActivated => "policy_activated",
+            Self::SlaWarned => "sla_warned",
+            Self::SlaBreached => "sla_breached",
         }
     }
 

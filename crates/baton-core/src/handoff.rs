@@ -262,6 +262,10 @@ pub struct Handoff {
     /// still needs (dotted paths under `context.payload`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_fields: Vec<String>,
+    /// The live SLA clocks ([`crate::clocks`]); `None` for an item created
+    /// before clocks existed or imported, until its next change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clocks: Option<crate::clocks::SlaClocks>,
 }
 
 impl NewHandoff {
@@ -344,6 +348,7 @@ impl NewHandoff {
             policy_version: None,
             route_rule: None,
             missing_fields: Vec::new(),
+            clocks: None,
         })
     }
 }

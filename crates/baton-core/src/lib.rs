@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod chain;
+pub mod clocks;
 pub mod error;
 pub mod event;
 pub mod eventlog;
@@ -13,8 +14,10 @@ pub mod label;
 pub mod lifecycle;
 pub mod limits;
 pub mod policy;
+pub mod react;
 pub mod receipt;
 pub mod report;
+pub mod timers;
 pub mod views;
 
 pub use auth::{Permission, Role};

@@ -148,7 +148,10 @@ impl History {
                     self.reopen();
                 }
             }
-            EventKind::NoteAdded | EventKind::PolicyActivated => {}
+            EventKind::NoteAdded
+            | EventKind::PolicyActivated
+            | EventKind::SlaWarned
+            | EventKind::SlaBreached => {}
         }
     }
 

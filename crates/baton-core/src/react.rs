@@ -1,0 +1,348 @@
+//! The pure admission and reaction step: a new handoff, an action on one or a
+//! due timer, with the policy and `now`, in; the handoff after it and its
+//! effects (events to append, the timers it needs) out.
+//!
+//! The store's writer carries a [`Reaction`] out in one transaction: it
+//! updates the handoff, appends the events to the hash chain and replaces
+//! the handoff's timers with [`Reaction::timers`]; so a timer is armed or
+//! cancelled exactly when the change that causes it commits.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::clocks::{self, Which};
+use crate::policy::contract::ContractViolation;
+use crate::policy::{OnIncomplete, PayloadCheck, Policy};
+use crate::timers::{Timer, due_timers};
+use crate::{Action, DomainError, EventKind, Handoff, LifecycleState, NewHandoff, lifecycle};
+
+/// Who is behind a timer's firing, in events' `actor`.
+pub const SCHEDULER: &str = "scheduler";
+
+/// A handoff after a change, and the change's effects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reaction {
+    /// The handoff after the change.
+    pub handoff: Handoff,
+    /// Events to append to its stream, in order: `(kind, data)`.
+    pub events: Vec<(EventKind, Value)>,
+    /// Every timer the handoff needs from now on (replaces what was armed).
+    pub timers: Vec<Timer>,
+}
+
+/// Why admission refused a new handoff.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AdmitError {
+    /// A field is bad, or names something the policy does not declare.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// `field` names something the policy does not declare; `declared`
+    /// lists what it does.
+    #[error("{field}: {message}")]
+    Undeclared {
+        /// `workflow` or `owner_group`.
+        field: &'static str,
+        /// What is wrong and the fix.
+        message: String,
+        /// The declared names.
+        declared: Vec<String>,
+    },
+    /// The payload misses the workflow's contract and the workflow rejects
+    /// incomplete payloads.
+    #[error("the payload misses the {workflow} workflow's contract")]
+    Contract {
+        /// The workflow.
+        workflow: String,
+        /// Every missing or invalid field.
+        violations: Vec<ContractViolation>,
+    },
+}
+
+/// `workflow` is not declared: the error, listing the declared ones.
+pub fn undeclared_workflow(policy: &Policy, workflow: &str) -> AdmitError {
+    let declared: Vec<String> = policy
+        .workflow_names()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    AdmitError::Undeclared {
+        field: "workflow",
+        message: format!(
+            "{workflow} is not a declared workflow; use one of {}",
+            declared.join(", ")
+        ),
+        declared,
+    }
+}
+
+/// `group` is not a declared owner group: the error, listing the declared ones.
+pub fn undeclared_group(policy: &Policy, group: &str) -> AdmitError {
+    let declared: Vec<String> = policy
+        .group_names()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    AdmitError::Undeclared {
+        field: "owner_group",
+        message: format!(
+            "{group} is not a declared owner group; use one of {}",
+            declared.join(", ")
+        ),
+        declared,
+    }
+}
+
+/// Admits a new handoff: checks the workflow, owner group, handoff reason
+/// and customer impact against the policy, routes it unless the caller
+/// named a group, checks the payload contract (parking it in
+/// `needs_context` where the workflow says so), starts its SLA clocks and
+/// arms their timers. `id` is the new handoff's UUIDv7; `created_by` the
+/// caller's token name.
+///
+/// # Errors
+/// [`AdmitError`] naming the field and the fix.
+pub fn admit(
+    new: NewHandoff,
+    id: Uuid,
+    created_by: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Reaction, AdmitError> {
+    if let Some(group) = &new.owner_group
+        && policy.group(group).is_none()
+    {
+        return Err(undeclared_group(policy, group));
+    }
+    if policy.workflow(&new.workflow).is_none() {
+        return Err(undeclared_workflow(policy, &new.workflow));
+    }
+    let payload = Value::Object(new.context.payload.clone());
+    let route = new.owner_group.is_none().then(|| {
+        policy.route(
+            &new.workflow,
+            &new.impact,
+            &new.reason,
+            new.tier.as_str(),
+            &new.title,
+            &payload,
+        )
+    });
+    let group = route.as_ref().map_or("", |r| r.group.as_str()).to_owned();
+    let mut handoff = new.into_handoff(id, &group, created_by, now)?;
+    if !policy.is_handoff_reason(handoff.reason.as_str()) {
+        let codes: Vec<&str> = policy
+            .handoff_reasons()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(DomainError::invalid(
+            "reason",
+            format!(
+                "{} is not a declared handoff reason; use one of {}",
+                handoff.reason,
+                codes.join(", ")
+            ),
+        )
+        .into());
+    }
+    if policy.impact(handoff.impact.as_str()).is_none() {
+        return Err(DomainError::invalid(
+            "impact",
+            format!(
+                "{} is not a declared customer impact; use one of {}",
+                handoff.impact,
+                policy.impact_names().join(", ")
+            ),
+        )
+        .into());
+    }
+    if let PayloadCheck::Incomplete {
+        violations,
+        on_incomplete,
+    } = policy.check_payload(handoff.workflow.as_str(), &payload)
+    {
+        match on_incomplete {
+            OnIncomplete::Reject => {
+                return Err(AdmitError::Contract {
+                    workflow: handoff.workflow.to_string(),
+                    violations,
+                });
+            }
+            OnIncomplete::NeedsContext => {
+                handoff.state = LifecycleState::NeedsContext;
+                handoff.missing_fields = violations.into_iter().map(|v| v.field).collect();
+            }
+        }
+    }
+    handoff.route_rule = Some(route.map_or_else(|| "caller".to_owned(), |r| r.rule));
+    if handoff.callback_url.is_none() {
+        handoff.callback_url = policy
+            .workflow(handoff.workflow.as_str())
+            .and_then(|w| w.callback_url.clone());
+    }
+    handoff.policy_version = Some(policy.version.clone());
+    clocks::follow(None, &mut handoff, EventKind::Created, policy, now);
+    let timers = due_timers(&handoff, policy);
+    let data = serde_json::to_value(&handoff).unwrap_or(Value::Null);
+    Ok(Reaction {
+        handoff,
+        events: vec![(EventKind::Created, data)],
+        timers,
+    })
+}
+
+/// The claim tokens an action is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The token stored with the handoff, while claimed.
+    pub stored: Option<&'a str>,
+    /// The token the caller presented.
+    pub presented: Option<&'a str>,
+    /// A new random token, handed out if the action is a claim.
+    pub fresh: &'a str,
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ActError {
+    /// The lifecycle refuses it, or its input is bad.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The item is claimed and the caller did not present its claim token.
+    #[error("the claim token does not match the handoff's current claim")]
+    ClaimMismatch,
+}
+
+/// An action's reaction, and the claim token the handoff holds after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acted {
+    /// The handoff, its events and timers.
+    pub reaction: Reaction,
+    /// The claim token to store (`None` once unclaimed).
+    pub claim_token: Option<String>,
+    /// Whether the action handed out a new claim token.
+    pub fresh_claim: bool,
+}
+
+/// Applies `action` by `actor` at `now`: the claim-token rule (an action
+/// that needs the claim, on a claimed item, must present its token), the
+/// lifecycle transition, the clocks and the timers.
+///
+/// # Errors
+/// [`ActError::ClaimMismatch`], or the lifecycle's refusal.
+pub fn act(
+    handoff: &Handoff,
+    action: Action,
+    actor: &str,
+    claim: Claim<'_>,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Acted, ActError> {
+    if action.needs_claim()
+        && matches!(
+            handoff.state,
+            LifecycleState::InProgress | LifecycleState::Waiting
+        )
+        && (claim.stored.is_none() || claim.stored != claim.presented)
+    {
+        return Err(ActError::ClaimMismatch);
+    }
+    let fresh_claim = matches!(action, Action::Claim { .. });
+    let change = lifecycle::apply(handoff, action, actor, now)?;
+    let mut after = change.handoff;
+    clocks::follow(Some(handoff), &mut after, change.kind, policy, now);
+    let claim_token = match after.state {
+        _ if fresh_claim => Some(claim.fresh.to_owned()),
+        LifecycleState::InProgress | LifecycleState::Waiting => claim.stored.map(str::to_owned),
+        _ => None,
+    };
+    let timers = due_timers(&after, policy);
+    Ok(Acted {
+        reaction: Reaction {
+            handoff: after,
+            events: vec![(change.kind, change.data)],
+            timers,
+        },
+        claim_token,
+        fresh_claim,
+    })
+}
+
+/// Fires `timer` at `now`, if the handoff still needs it and it is due.
+///
+/// Returns the handoff with the firing recorded and an `sla_warned` or
+/// `sla_breached` event (data: `clock`, `due_at`, `late_by_ms`, `rule`,
+/// `cycle`), or — when the timer is stale (the clock stopped, paused or
+/// moved since it was armed) — the handoff unchanged, no event, and the
+/// timers it needs now. Never fires before the clock's own deadline.
+pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -> Reaction {
+    let needed = due_timers(handoff, policy);
+    let live = needed
+        .iter()
+        .find(|t| t.kind == timer.kind && t.level == timer.level && t.due_at <= now);
+    let (Some(live), Some(mut clocks)) = (live.copied(), handoff.clocks.clone()) else {
+        return Reaction {
+            handoff: handoff.clone(),
+            events: Vec::new(),
+            timers: needed,
+        };
+    };
+    let calendar = policy.calendar_for(handoff.impact.as_str());
+    let which = timer.kind.clock();
+    let clock = clocks.get_mut(which);
+    let breached = clock.is_breached(&calendar, now);
+    let mut events = Vec::new();
+    let late_by = now.duration_since(live.due_at).max(SignedDuration::ZERO);
+    let event = |kind: EventKind| {
+        (
+            kind,
+            json!({
+                "clock": which.as_str(),
+                "due_at": live.due_at,
+                "late_by_ms": late_by.as_millis(),
+                "rule": format!("impact:{}", handoff.impact),
+                "cycle": clocks_cycle(handoff),
+            }),
+        )
+    };
+    if timer.kind.is_breach() {
+        clock.breach_fired = true;
+        clock.reminded = true;
+        events.push(event(EventKind::SlaBreached));
+    } else {
+        clock.reminded = true;
+        if !breached {
+            events.push(event(EventKind::SlaWarned));
+        }
+    }
+    let mut after = handoff.clone();
+    after.clocks = Some(clocks);
+    if !events.is_empty() {
+        after.updated_at = now;
+    }
+    let timers = due_timers(&after, policy);
+    Reaction {
+        handoff: after,
+        events,
+        timers,
+    }
+}
+
+fn clocks_cycle(handoff: &Handoff) -> u32 {
+    handoff.clocks.as_ref().map_or(0, |c| c.cycle)
+}
+
+/// Whether `which` clock of `handoff` is breached at `now` (when stopped:
+/// when it stopped), by the live clock; `None` without clocks or for an
+/// undeclared impact.
+pub fn breached(handoff: &Handoff, which: Which, policy: &Policy, now: Timestamp) -> Option<bool> {
+    let clocks = handoff.clocks.as_ref()?;
+    policy.impact(handoff.impact.as_str())?;
+    let calendar = policy.calendar_for(handoff.impact.as_str());
+    Some(clocks.get(which).is_breached(&calendar, now))
+}
+
+#[cfg(test)]
+#[path = "react/tests.rs"]
+mod tests;
