@@ -16,8 +16,8 @@ use jiff::Timestamp;
 /// A built policy with the text and files it came from.
 #[derive(Debug)]
 pub struct LoadedPolicy {
-    /// The compiled policy.
-    pub policy: Policy,
+    /// The compiled policy (shared with the writer's commands).
+    pub policy: Arc<Policy>,
     /// Its TOML text.
     pub text: String,
     /// The files the text loaded (contracts), by the path the text names.
@@ -45,15 +45,19 @@ pub struct PolicyHandle {
 
 impl PolicyHandle {
     /// A handle holding `policy` built from `text` (which loaded no files).
-    pub fn new(policy: Policy, text: String) -> Self {
+    pub fn new(policy: impl Into<Arc<Policy>>, text: String) -> Self {
         Self::with_files(policy, text, BTreeMap::new())
     }
 
     /// A handle holding `policy` built from `text` and the `files` it loaded.
-    pub fn with_files(policy: Policy, text: String, files: BTreeMap<String, String>) -> Self {
+    pub fn with_files(
+        policy: impl Into<Arc<Policy>>,
+        text: String,
+        files: BTreeMap<String, String>,
+    ) -> Self {
         Self {
             current: RwLock::new(Arc::new(LoadedPolicy {
-                policy,
+                policy: policy.into(),
                 text,
                 files,
             })),
@@ -203,7 +207,7 @@ pub fn build_recording(
     };
     let policy = Policy::build(text, &recording)?;
     Ok(LoadedPolicy {
-        policy,
+        policy: Arc::new(policy),
         text: text.to_owned(),
         files: files.into_inner(),
     })
@@ -224,7 +228,7 @@ pub fn build_stored(stored: StoredPolicy) -> Result<LoadedPolicy, Vec<PolicyErro
     };
     let policy = Policy::build(&stored.text, &loader)?;
     Ok(LoadedPolicy {
-        policy,
+        policy: Arc::new(policy),
         text: stored.text,
         files,
     })

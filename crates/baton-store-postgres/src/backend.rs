@@ -16,6 +16,12 @@ baton_store::sql_backend! {
     update: "WITH target AS (SELECT id FROM handoffs WHERE id = $8 AND state = $9 FOR UPDATE SKIP LOCKED) \
              UPDATE handoffs h SET owner_group = $1, state = $2, assignee = $3, updated_us = $4, \
              claim_token = $5, last_seq = $6, doc = $7 FROM target WHERE h.id = target.id",
+    // Instances lease disjoint due timers: a row one instance holds is skipped
+    // by the others, and its lease keeps it skipped until it is fired.
+    claim_timers: "UPDATE timers SET lease_us = $2 WHERE (handoff_id, kind, level) IN \
+             (SELECT handoff_id, kind, level FROM timers WHERE due_us <= $1 AND lease_us <= $1 \
+              ORDER BY due_us LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING handoff_id, kind, level, due_us",
     extra: {
         async fn notify_policy(&self, version: &str) -> Result<(), StoreError> {
             sqlx::query("SELECT pg_notify($1, $2)")

@@ -102,6 +102,7 @@ async fn instances_share_one_chain_and_one_claim_winner() {
                     now: at(1),
                     claim_token: None,
                     groups_in: None,
+                    policy: baton_store::conformance::default_policy(),
                 })
                 .await
         })

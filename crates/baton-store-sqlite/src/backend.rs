@@ -13,4 +13,7 @@ baton_store::sql_backend! {
     lock_head: "SELECT position, hash FROM chain_head WHERE id = 1",
     update: "UPDATE handoffs SET owner_group = $1, state = $2, assignee = $3, updated_us = $4, \
              claim_token = $5, last_seq = $6, doc = $7 WHERE id = $8 AND state = $9",
+    // One instance per file: nothing to lease ($2 is unused).
+    claim_timers: "SELECT handoff_id, kind, level, due_us FROM timers \
+             WHERE due_us <= $1 AND $2 IS NOT NULL ORDER BY due_us LIMIT $3",
 }

@@ -16,7 +16,7 @@ mod writer_faults;
 
 pub use activation::*;
 pub use faults::{Faults, FaultyTx, Step};
-pub use fixtures::{at, new_handoff, sample_new};
+pub use fixtures::{at, new_handoff, policy as default_policy, sample_new};
 pub use import::*;
 pub use lifecycle::*;
 pub use listing::*;

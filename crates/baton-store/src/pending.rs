@@ -7,6 +7,7 @@
 //! changes what a command sees.
 
 use baton_core::event::micros;
+use baton_core::timers::Timer;
 use baton_core::{Event, Handoff};
 use uuid::Uuid;
 
@@ -65,6 +66,8 @@ pub struct PendingRows {
     pub idempotency: Vec<(String, Uuid, String)>,
     /// New events.
     pub events: Vec<Event>,
+    /// Timers to arm.
+    pub timers: Vec<Timer>,
 }
 
 impl PendingRows {
@@ -105,6 +108,9 @@ impl PendingRows {
 
     /// True when nothing is buffered.
     pub fn is_empty(&self) -> bool {
-        self.handoffs.is_empty() && self.idempotency.is_empty() && self.events.is_empty()
+        self.handoffs.is_empty()
+            && self.idempotency.is_empty()
+            && self.events.is_empty()
+            && self.timers.is_empty()
     }
 }

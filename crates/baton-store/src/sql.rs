@@ -47,6 +47,21 @@ pub const IDEMPOTENCY_INSERT_COLUMNS: &str = "idempotency_keys (key, handoff_id,
 /// Columns of an event row, as [`EVENT_COLUMNS`].
 pub const EVENT_INSERT_COLUMNS: &str =
     "events (position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash)";
+/// Columns of a timer row: handoff_id, kind, level, due_us.
+pub const TIMER_INSERT_COLUMNS: &str = "timers (handoff_id, kind, level, due_us)";
+/// Disarm every timer of a handoff: handoff_id.
+pub const DELETE_TIMERS_OF: &str = "DELETE FROM timers WHERE handoff_id = $1";
+/// Take one armed timer as it was armed (the row goes: it fires once):
+/// handoff_id, kind, level, due_us.
+pub const TAKE_TIMER: &str =
+    "DELETE FROM timers WHERE handoff_id = $1 AND kind = $2 AND level = $3 AND due_us = $4";
+/// A handoff's armed timers, soonest first: handoff_id.
+pub const HANDOFF_TIMERS: &str = "SELECT handoff_id, kind, level, due_us FROM timers \
+     WHERE handoff_id = $1 ORDER BY due_us, kind, level";
+/// The soonest due time of any armed timer.
+pub const NEXT_TIMER_DUE: &str = "SELECT MIN(due_us) FROM timers";
+/// How many timers are armed.
+pub const COUNT_TIMERS: &str = "SELECT COUNT(*) FROM timers";
 /// Binds per multi-row insert. Far under SQLite's 32,766 and PostgreSQL's
 /// 65,535 limits on purpose: SQLite looks `$N` names up by a linear scan
 /// when it prepares and binds, so a statement costs the square of its binds

@@ -22,6 +22,8 @@
 /// `position, hash` of the chain head (locking it where the dialect can),
 /// and `update` sets `owner_group $1, state $2, assignee $3, updated_us $4,
 /// claim_token $5, last_seq $6, doc $7` of handoff `$8` if its state is `$9`.
+/// `claim_timers` answers `handoff_id, kind, level, due_us` of up to `$3`
+/// timers due at `$1` µs, leasing them until `$2` µs where the dialect can.
 /// `extra` (optional) holds more `Store` methods of this backend, e.g.
 /// PostgreSQL's policy `NOTIFY`/`LISTEN`.
 #[macro_export]
@@ -33,7 +35,8 @@ macro_rules! sql_backend {
         row: $row:ty,
         begin: $begin:expr,
         lock_head: $lock_head:expr,
-        update: $update:expr
+        update: $update:expr,
+        claim_timers: $claim_timers:expr
         $(, extra: { $($extra:tt)* })? $(,)?
     ) => {
         use baton_core::event::{from_micros, micros};
@@ -334,6 +337,70 @@ macro_rules! sql_backend {
                     position: row.try_get(0).map_err(map_err)?,
                     hash: row.try_get(1).map_err(map_err)?,
                 })
+            }
+        }
+
+        fn timer_row(row: &$row) -> Result<baton_core::timers::Timer, StoreError> {
+            let id: String = row.try_get(0).map_err(map_err)?;
+            let kind: String = row.try_get(1).map_err(map_err)?;
+            let level: i64 = row.try_get(2).map_err(map_err)?;
+            let due_us: i64 = row.try_get(3).map_err(map_err)?;
+            Ok(baton_core::timers::Timer {
+                handoff_id: id.parse().map_err(StoreError::backend)?,
+                kind: baton_core::timers::TimerKind::parse(&kind)
+                    .ok_or_else(|| StoreError::backend(format!("unknown timer kind {kind:?}")))?,
+                level: u32::try_from(level).map_err(StoreError::backend)?,
+                due_at: from_micros(due_us),
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::TimerStore for $store {
+            async fn claim_due_timers(
+                &self,
+                now: Timestamp,
+                lease_until: Timestamp,
+                limit: u32,
+            ) -> Result<Vec<baton_core::timers::Timer>, StoreError> {
+                let rows = sqlx::query($claim_timers)
+                    .bind(micros(now))
+                    .bind(micros(lease_until))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let mut timers = rows.iter().map(timer_row).collect::<Result<Vec<_>, _>>()?;
+                timers.sort_by_key(|t| (t.due_at, t.handoff_id, t.kind, t.level));
+                Ok(timers)
+            }
+
+            async fn handoff_timers(&self, id: Uuid) -> Result<Vec<baton_core::timers::Timer>, StoreError> {
+                let rows = sqlx::query(sql::HANDOFF_TIMERS)
+                    .bind(id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(timer_row).collect()
+            }
+
+            async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+                let due: Option<i64> = sqlx::query(sql::NEXT_TIMER_DUE)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                Ok(due.map(from_micros))
+            }
+
+            async fn count_timers(&self) -> Result<u64, StoreError> {
+                let n: i64 = sqlx::query(sql::COUNT_TIMERS)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                    .try_get(0)
+                    .map_err(map_err)?;
+                Ok(u64::try_from(n).unwrap_or(0))
             }
         }
 

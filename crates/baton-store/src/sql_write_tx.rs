@@ -91,6 +91,18 @@ macro_rules! sql_write_tx {
                     }
                     q.execute(&mut **self.conn()?).await.map_err(map_err)?;
                 }
+                for chunk in pending.timers.chunks(sql::insert_chunk(4)) {
+                    let text = sql::multi_row_insert(sql::TIMER_INSERT_COLUMNS, 4, chunk.len());
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+                    for t in chunk {
+                        q = q
+                            .bind(t.handoff_id.to_string())
+                            .bind(t.kind.as_str())
+                            .bind(i64::from(t.level))
+                            .bind(micros(t.due_at));
+                    }
+                    q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+                }
                 Ok(())
             }
 
@@ -202,6 +214,37 @@ macro_rules! sql_write_tx {
 
             async fn flush(&mut self) -> Result<(), StoreError> {
                 self.send_pending().await
+            }
+
+            async fn arm_timers(
+                &mut self,
+                id: Uuid,
+                timers: &[baton_core::timers::Timer],
+                replace: bool,
+            ) -> Result<(), StoreError> {
+                if replace {
+                    self.pending.timers.retain(|t| t.handoff_id != id);
+                    sqlx::query(sql::DELETE_TIMERS_OF)
+                        .bind(id.to_string())
+                        .execute(&mut **self.conn()?)
+                        .await
+                        .map_err(map_err)?;
+                }
+                self.pending.timers.extend_from_slice(timers);
+                Ok(())
+            }
+
+            async fn take_timer(&mut self, t: &baton_core::timers::Timer) -> Result<bool, StoreError> {
+                self.send_pending().await?;
+                let done = sqlx::query(sql::TAKE_TIMER)
+                    .bind(t.handoff_id.to_string())
+                    .bind(t.kind.as_str())
+                    .bind(i64::from(t.level))
+                    .bind(micros(t.due_at))
+                    .execute(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn savepoint(&mut self) -> Result<(), StoreError> {

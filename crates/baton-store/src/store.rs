@@ -1,8 +1,11 @@
 //! The `Store` trait: what the server needs from a backend, and the command types of writes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use baton_core::policy::Policy;
+use baton_core::timers::Timer;
 use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, NewEvent, verify_chain};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -23,6 +26,9 @@ pub struct Idempotency {
 pub struct CreateHandoff {
     /// The new handoff (state `pending`).
     pub handoff: Handoff,
+    /// The timers its clocks need ([`baton_core::react::admit`]), armed in
+    /// the same transaction.
+    pub timers: Vec<Timer>,
     /// Makes retries safe: the same key and body give the same handoff.
     pub idempotency: Option<Idempotency>,
 }
@@ -68,6 +74,32 @@ pub struct ActOn {
     /// owner group is one of these (a reviewer's scope), checked inside the
     /// write transaction.
     pub groups_in: Option<Vec<String>>,
+    /// The policy whose impacts set the clocks and timers after the action.
+    pub policy: Arc<Policy>,
+}
+
+/// Fire one due timer ([`baton_core::react::fire`]) if it is still armed.
+#[derive(Debug, Clone)]
+pub struct FireTimer {
+    /// The timer as it was armed (claimed by [`TimerStore::claim_due_timers`]).
+    pub timer: Timer,
+    /// The policy whose impacts set the clocks.
+    pub policy: Arc<Policy>,
+    /// When it fires, to the microsecond.
+    pub now: Timestamp,
+}
+
+/// The result of [`Store::fire_timer`].
+#[derive(Debug, Clone, Default)]
+pub struct Fired {
+    /// False when the timer was no longer armed as given (fired by another
+    /// instance, moved or disarmed): nothing was written.
+    pub taken: bool,
+    /// The events appended (`sla_warned`, `sla_breached`); empty for a
+    /// stale timer.
+    pub events: Vec<Event>,
+    /// The handoff after the firing, when taken.
+    pub handoff: Option<Handoff>,
 }
 
 /// The result of [`Store::act`].
@@ -143,9 +175,36 @@ pub enum StreakStep {
 /// The PostgreSQL `NOTIFY` channel that carries each newly active policy version.
 pub const POLICY_CHANNEL: &str = "baton_policy";
 
-/// A Baton backend. Writes go through [`Store::writer`]; reads are the backend's own.
+/// The timers concern: reading and claiming armed timers. Arming,
+/// disarming and firing are writes, in the writer's transactions
+/// ([`Store::create_handoff`], [`Store::act`], [`Store::fire_timer`]).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait TimerStore: Send + Sync + 'static {
+    /// Up to `limit` armed timers due at `now`, soonest first, each leased
+    /// until `lease_until` so other instances pass over them meanwhile
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite has one instance and
+    /// leases nothing). A timer whose lease ran out is claimable again.
+    async fn claim_due_timers(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError>;
+
+    /// A handoff's armed timers, soonest first.
+    async fn handoff_timers(&self, id: Uuid) -> Result<Vec<Timer>, StoreError>;
+
+    /// When the soonest armed timer falls due, if any.
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// How many timers are armed.
+    async fn count_timers(&self) -> Result<u64, StoreError>;
+}
+
+/// A Baton backend. Writes go through [`Store::writer`]; reads are the
+/// backend's own, one trait per concern ([`TimerStore`], …).
+#[async_trait]
+pub trait Store: TimerStore + Send + Sync + 'static {
     /// The group-commit writer of this store.
     fn writer(&self) -> &Writer;
 
@@ -163,6 +222,14 @@ pub trait Store: Send + Sync + 'static {
     /// Applies an action and appends its event; durable when it returns.
     async fn act(&self, cmd: ActOn) -> Result<Acted, StoreError> {
         self.writer().act(cmd).await
+    }
+
+    /// Fires an armed timer, if it still is, in one writer transaction:
+    /// takes its row, records the firing on the handoff with its event, and
+    /// re-arms what the handoff needs now. Fires at most once, across
+    /// instances: the row goes in the transaction that fires it.
+    async fn fire_timer(&self, cmd: FireTimer) -> Result<Fired, StoreError> {
+        self.writer().fire(cmd).await
     }
 
     /// One handoff, or `None`.

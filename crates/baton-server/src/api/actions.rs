@@ -310,6 +310,7 @@ pub async fn act_on_handoff(
             now: state.clock.now(),
             claim_token,
             groups_in: caller.group_scope(),
+            policy: loaded.policy.clone(),
         })
         .await
         .map_err(|e| match e {

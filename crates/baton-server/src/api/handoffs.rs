@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_core::policy::contract::ContractViolation;
-use baton_core::policy::{OnIncomplete, PayloadCheck};
+use baton_core::react::AdmitError;
 use baton_core::{LifecycleState, NewHandoff, Permission};
 use baton_store::{CreateHandoff, Cursor, HandoffQuery, Idempotency, Sort};
 use serde::Deserialize;
@@ -109,84 +109,13 @@ pub async fn create_with_policy(
         ))
         .with_field("workflow"));
     }
-    if let Some(group) = &new.owner_group
-        && policy.group(group).is_none()
-    {
-        return Err(undeclared_group(policy, group));
-    }
-    if policy.workflow(&new.workflow).is_none() {
-        return Err(undeclared_workflow(policy, &new.workflow));
-    }
-    // One JSON value of the payload, for routing and the contract check.
-    let payload = serde_json::Value::Object(new.context.payload.clone());
-    // Routing always names a group (a policy needs a default route); an
-    // owner group the caller names was checked above.
-    let route = match &new.owner_group {
-        Some(_) => None,
-        None => Some(policy.route(
-            &new.workflow,
-            &new.impact,
-            &new.reason,
-            new.tier.as_str(),
-            &new.title,
-            &payload,
-        )),
-    };
-    let group = route.as_ref().map_or("", |r| r.group.as_str()).to_owned();
-    let mut handoff = new.into_handoff(Uuid::now_v7(), &group, &caller.name, now)?;
-    if !policy.is_handoff_reason(handoff.reason.as_str()) {
-        let codes: Vec<&str> = policy
-            .handoff_reasons()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        return Err(ApiError::invalid(
-            "reason",
-            format!(
-                "{} is not a declared handoff reason; use one of {}",
-                handoff.reason,
-                codes.join(", ")
-            ),
-        ));
-    }
-    let Some(deadlines) = policy.deadlines(handoff.impact.as_str(), now) else {
-        return Err(ApiError::invalid(
-            "impact",
-            format!(
-                "{} is not a declared customer impact; use one of {}",
-                handoff.impact,
-                policy.impact_names().join(", ")
-            ),
-        ));
-    };
-    if let PayloadCheck::Incomplete {
-        violations,
-        on_incomplete,
-    } = policy.check_payload(handoff.workflow.as_str(), &payload)
-    {
-        match on_incomplete {
-            OnIncomplete::Reject => {
-                return Err(contract_error(handoff.workflow.as_str(), &violations));
-            }
-            OnIncomplete::NeedsContext => {
-                handoff.state = LifecycleState::NeedsContext;
-                handoff.missing_fields = violations.iter().map(|v| v.field.clone()).collect();
-            }
-        }
-    }
-    handoff.route_rule = Some(route.map_or_else(|| "caller".to_owned(), |r| r.rule));
-    if handoff.callback_url.is_none() {
-        handoff.callback_url = policy
-            .workflow(handoff.workflow.as_str())
-            .and_then(|w| w.callback_url.clone());
-    }
-    handoff.accept_by = Some(deadlines.accept_by);
-    handoff.resolve_by = Some(deadlines.resolve_by);
-    handoff.policy_version = Some(policy.version.clone());
+    let admitted = baton_core::react::admit(new, Uuid::now_v7(), &caller.name, policy, now)
+        .map_err(admit_error)?;
     let created = state
         .store
         .create_handoff(CreateHandoff {
-            handoff,
+            handoff: admitted.handoff,
+            timers: admitted.timers,
             idempotency,
         })
         .await?;
@@ -196,28 +125,26 @@ pub async fn create_with_policy(
     Ok(created)
 }
 
-/// 422 naming `workflow`: it is not declared in the policy; lists the declared ones.
-pub fn undeclared_workflow(policy: &baton_core::policy::Policy, workflow: &str) -> ApiError {
-    ApiError::invalid(
-        "workflow",
-        format!(
-            "{workflow} is not a declared workflow; use one of {}",
-            policy.workflow_names().join(", ")
-        ),
-    )
-    .with_details(json!({ "declared": policy.workflow_names() }))
-}
-
 /// 422 naming `owner_group`: it is not declared in the policy; lists the declared ones.
 pub fn undeclared_group(policy: &baton_core::policy::Policy, group: &str) -> ApiError {
-    ApiError::invalid(
-        "owner_group",
-        format!(
-            "{group} is not a declared owner group; use one of {}",
-            policy.group_names().join(", ")
-        ),
-    )
-    .with_details(json!({ "declared": policy.group_names() }))
+    admit_error(baton_core::react::undeclared_group(policy, group))
+}
+
+/// The 422 of an admission refusal, naming the field (and listing what is
+/// declared, or every contract violation, in `details`).
+pub fn admit_error(err: AdmitError) -> ApiError {
+    match err {
+        AdmitError::Invalid(e) => e.into(),
+        AdmitError::Undeclared {
+            field,
+            message,
+            declared,
+        } => ApiError::invalid(field, message).with_details(json!({ "declared": declared })),
+        AdmitError::Contract {
+            workflow,
+            violations,
+        } => contract_error(&workflow, &violations),
+    }
 }
 
 /// 422 naming the first contract violation, every one in `details`.

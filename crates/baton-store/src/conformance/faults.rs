@@ -32,6 +32,8 @@ pub enum Step {
     Append,
     /// Sends the buffered rows, then fails.
     Flush,
+    /// Arms or takes timers, then fails.
+    Timers,
     /// Fails to open a command's savepoint (isolated retry only).
     Savepoint,
     /// Fails to release a command's savepoint (isolated retry only).
@@ -44,7 +46,7 @@ pub enum Step {
 
 impl Step {
     /// Every step, in batch order.
-    pub const ALL: [Step; 12] = [
+    pub const ALL: [Step; 13] = [
         Step::Begin,
         Step::LockHead,
         Step::Load,
@@ -53,6 +55,7 @@ impl Step {
         Step::Update,
         Step::Append,
         Step::Flush,
+        Step::Timers,
         Step::Savepoint,
         Step::Release,
         Step::RollbackToSavepoint,
@@ -201,6 +204,22 @@ impl<W: WriteTx> WriteTx for FaultyTx<W> {
     async fn flush(&mut self) -> Result<(), StoreError> {
         self.inner.flush().await?;
         self.faults.check(Step::Flush)
+    }
+
+    async fn arm_timers(
+        &mut self,
+        id: Uuid,
+        timers: &[baton_core::timers::Timer],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        self.inner.arm_timers(id, timers, replace).await?;
+        self.faults.check(Step::Timers)
+    }
+
+    async fn take_timer(&mut self, timer: &baton_core::timers::Timer) -> Result<bool, StoreError> {
+        let taken = self.inner.take_timer(timer).await?;
+        self.faults.check(Step::Timers)?;
+        Ok(taken)
     }
 
     async fn savepoint(&mut self) -> Result<(), StoreError> {

@@ -40,6 +40,16 @@ pub fn new_handoff(group: &str, impact: &str, reason: &str, secs: i64) -> Create
         .expect("valid sample");
     CreateHandoff {
         handoff,
+        timers: Vec::new(),
         idempotency: None,
     }
+}
+
+/// The built-in default policy, shared by the suite's actions.
+pub fn policy() -> std::sync::Arc<baton_core::policy::Policy> {
+    static POLICY: std::sync::OnceLock<std::sync::Arc<baton_core::policy::Policy>> =
+        std::sync::OnceLock::new();
+    POLICY
+        .get_or_init(|| std::sync::Arc::new(baton_core::policy::Policy::default_policy()))
+        .clone()
 }

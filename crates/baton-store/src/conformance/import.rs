@@ -119,6 +119,7 @@ pub async fn imported_histories_keep_their_times_and_import_once(store: Arc<dyn 
             now: at(10),
             claim_token: None,
             groups_in: None,
+            policy: crate::conformance::default_policy(),
         })
         .await
         .unwrap();

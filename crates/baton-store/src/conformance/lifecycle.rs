@@ -19,6 +19,7 @@ fn act(id: uuid::Uuid, action: Action, secs: i64, token: Option<&str>) -> ActOn 
         now: at(secs),
         claim_token: token.map(str::to_owned),
         groups_in: None,
+        policy: crate::conformance::default_policy(),
     }
 }
 

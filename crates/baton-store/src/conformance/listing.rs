@@ -94,6 +94,7 @@ pub async fn filters_narrow_the_list(store: Arc<dyn Store>) {
             now: at(3),
             claim_token: None,
             groups_in: None,
+            policy: crate::conformance::default_policy(),
         })
         .await
         .unwrap();
@@ -227,6 +228,7 @@ pub async fn views_count_open_items_and_reasons(store: Arc<dyn Store>) {
         now: at(secs),
         claim_token: None,
         groups_in: None,
+        policy: crate::conformance::default_policy(),
     };
     let token = store
         .act(act(
@@ -297,6 +299,7 @@ pub async fn open_totals_count_open_items_per_group_and_impact(store: Arc<dyn St
         now: at(secs),
         claim_token,
         groups_in: None,
+        policy: crate::conformance::default_policy(),
     };
     let claim = |id, secs| {
         let store = store.clone();

@@ -62,6 +62,7 @@ pub async fn racing_claims_have_one_winner(store: Arc<dyn Store>) {
                     now: at(1),
                     claim_token: None,
                     groups_in: None,
+                    policy: crate::conformance::default_policy(),
                 })
                 .await
         })

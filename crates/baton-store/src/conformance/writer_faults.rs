@@ -239,6 +239,7 @@ fn spawn_claims(writer: &Writer, ids: &[Uuid]) -> Claims {
                 now: at(10),
                 claim_token: None,
                 groups_in: None,
+                policy: crate::conformance::default_policy(),
             };
             (id, tokio::spawn(async move { w.act(cmd).await }))
         })

@@ -1,13 +1,14 @@
 //! What each write command does inside the writer's transaction, and how it
 //! can fail: a refusal (logic, wrote nothing) or a fault (a database call).
 
-use baton_core::{Action, ChainHead, DomainError, EventKind, LifecycleState, NewEvent, lifecycle};
+use baton_core::react::{self, ActError, Claim};
+use baton_core::{ChainHead, DomainError, EventKind, NewEvent};
 use uuid::Uuid;
 
 use super::tx::WriteTx;
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, Idempotency, ImportHandoff,
-    StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired, Idempotency,
+    ImportHandoff, StoreError,
 };
 
 /// A write request.
@@ -16,6 +17,7 @@ pub(super) enum Command {
     Act(Box<ActOn>),
     Import(Box<ImportHandoff>),
     ActivatePolicy(Box<ActivatePolicy>),
+    Fire(Box<FireTimer>),
 }
 
 /// A write request's answer.
@@ -23,6 +25,7 @@ pub(super) enum Outcome {
     Created(Created),
     Acted(Acted),
     Activated(Activated),
+    Fired(Fired),
 }
 
 /// Why a command did not complete.
@@ -66,6 +69,7 @@ pub(super) async fn run(
         Command::Act(cmd) => act(tx, head, cmd).await.map(Outcome::Acted),
         Command::Import(cmd) => import(tx, head, cmd).await.map(Outcome::Created),
         Command::ActivatePolicy(cmd) => activate(tx, head, cmd).await.map(Outcome::Activated),
+        Command::Fire(cmd) => fire(tx, head, cmd).await.map(Outcome::Fired),
     }
 }
 
@@ -116,6 +120,9 @@ async fn create(
         },
     );
     tx.append(&event).await.fault()?;
+    tx.arm_timers(handoff.id, &cmd.timers, false)
+        .await
+        .fault()?;
     Ok(Created {
         handoff: handoff.clone(),
         replayed: false,
@@ -171,25 +178,30 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
     {
         return Err(refused(StoreError::NotFound));
     }
-    if cmd.action.needs_claim()
-        && matches!(
-            loaded.handoff.state,
-            LifecycleState::InProgress | LifecycleState::Waiting
-        )
-        && (loaded.claim_token.is_none() || loaded.claim_token != cmd.claim_token)
-    {
-        return Err(refused(StoreError::ClaimMismatch));
-    }
-    let change = lifecycle::apply(&loaded.handoff, cmd.action.clone(), &cmd.actor, cmd.now)?;
-    let claim_token = match (&cmd.action, change.handoff.state) {
-        (Action::Claim { .. }, _) => Some(Uuid::new_v4().simple().to_string()),
-        (_, LifecycleState::InProgress | LifecycleState::Waiting) => loaded.claim_token.clone(),
-        _ => None,
+    let fresh = Uuid::new_v4().simple().to_string();
+    let claim = Claim {
+        stored: loaded.claim_token.as_deref(),
+        presented: cmd.claim_token.as_deref(),
+        fresh: &fresh,
     };
+    let acted = react::act(
+        &loaded.handoff,
+        cmd.action.clone(),
+        &cmd.actor,
+        claim,
+        &cmd.policy,
+        cmd.now,
+    )
+    .map_err(|e| match e {
+        ActError::ClaimMismatch => refused(StoreError::ClaimMismatch),
+        ActError::Domain(e) => e.into(),
+    })?;
+    let reaction = acted.reaction;
+    let claim_token = acted.claim_token;
     let seq = loaded.last_seq + 1;
     let updated = tx
         .update(
-            &change.handoff,
+            &reaction.handoff,
             loaded.handoff.state,
             claim_token.as_deref(),
             seq,
@@ -200,23 +212,83 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
         // The row matched nothing, so nothing was written.
         return Err(refused(StoreError::Conflict));
     }
+    let (kind, data) = reaction.events.into_iter().next().ok_or_else(|| {
+        Failure::Refused(StoreError::backend("an action recorded no event"))
+    })?;
     let event = head.append(
         seq,
         NewEvent {
             handoff_id: cmd.id,
-            kind: change.kind,
+            kind,
             actor: cmd.actor.clone(),
             at: cmd.now,
-            data: change.data,
+            data,
         },
     );
     tx.append(&event).await.fault()?;
-    let fresh_claim = matches!(cmd.action, Action::Claim { .. });
+    tx.arm_timers(cmd.id, &reaction.timers, true)
+        .await
+        .fault()?;
+    let fresh_claim = acted.fresh_claim;
     Ok(Acted {
-        handoff: change.handoff,
+        handoff: reaction.handoff,
         event,
         claim_token: if fresh_claim { claim_token } else { None },
         first_claim: fresh_claim && loaded.handoff.claimed_at.is_none(),
+    })
+}
+
+/// Fires a timer if its row is still there as armed: the row is taken in
+/// this transaction, so of several instances (or a retry after a restart)
+/// exactly one fires it.
+async fn fire(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &FireTimer) -> Result<Fired, Failure> {
+    if !tx.take_timer(&cmd.timer).await.fault()? {
+        return Ok(Fired::default());
+    }
+    let Some(loaded) = tx.load(cmd.timer.handoff_id).await.fault()? else {
+        return Ok(Fired {
+            taken: true,
+            ..Fired::default()
+        });
+    };
+    let reaction = react::fire(&loaded.handoff, &cmd.timer, &cmd.policy, cmd.now);
+    let mut events = Vec::with_capacity(reaction.events.len());
+    let id = loaded.handoff.id;
+    if reaction.handoff != loaded.handoff {
+        let seq = loaded.last_seq + reaction.events.len() as i64;
+        let updated = tx
+            .update(
+                &reaction.handoff,
+                loaded.handoff.state,
+                loaded.claim_token.as_deref(),
+                seq,
+            )
+            .await
+            .fault()?;
+        if !updated {
+            // The timer's row is already taken: undo it with the rest.
+            return Err(Failure::Fault(StoreError::Conflict));
+        }
+        for (seq, (kind, data)) in (loaded.last_seq + 1..).zip(reaction.events) {
+            let event = head.append(
+                seq,
+                NewEvent {
+                    handoff_id: id,
+                    kind,
+                    actor: react::SCHEDULER.to_owned(),
+                    at: cmd.now,
+                    data,
+                },
+            );
+            tx.append(&event).await.fault()?;
+            events.push(event);
+        }
+    }
+    tx.arm_timers(id, &reaction.timers, true).await.fault()?;
+    Ok(Fired {
+        taken: true,
+        events,
+        handoff: Some(reaction.handoff),
     })
 }
 

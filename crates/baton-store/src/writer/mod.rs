@@ -41,7 +41,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, ImportHandoff, StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired, ImportHandoff,
+    StoreError,
 };
 use batch::BatchFault;
 use commands::{Command, Outcome};
@@ -174,6 +175,14 @@ impl Writer {
     pub async fn activate_policy(&self, cmd: ActivatePolicy) -> Result<Activated, StoreError> {
         match self.submit(Command::ActivatePolicy(Box::new(cmd))).await? {
             Outcome::Activated(a) => Ok(a),
+            _ => Err(StoreError::backend("writer answered the wrong command")),
+        }
+    }
+
+    /// Fires a timer; see [`crate::Store::fire_timer`].
+    pub async fn fire(&self, cmd: FireTimer) -> Result<Fired, StoreError> {
+        match self.submit(Command::Fire(Box::new(cmd))).await? {
+            Outcome::Fired(f) => Ok(f),
             _ => Err(StoreError::backend("writer answered the wrong command")),
         }
     }

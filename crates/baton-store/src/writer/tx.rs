@@ -1,6 +1,7 @@
 //! `WriteTx`: the writes a backend performs inside the writer's transaction.
 
 use async_trait::async_trait;
+use baton_core::timers::Timer;
 use baton_core::{ChainHead, Event, Handoff, LifecycleState};
 use uuid::Uuid;
 
@@ -56,6 +57,13 @@ pub trait WriteTx: Send + 'static {
     ) -> Result<bool, StoreError>;
     /// Appends an event.
     async fn append(&mut self, event: &Event) -> Result<(), StoreError>;
+    /// Arms `timers` for handoff `id`; with `replace`, first disarms every
+    /// timer it had (armed in this transaction or before).
+    async fn arm_timers(&mut self, id: Uuid, timers: &[Timer], replace: bool)
+    -> Result<(), StoreError>;
+    /// Takes (deletes) `timer` if it is still armed exactly as given; false
+    /// if it fired, moved or was disarmed meanwhile.
+    async fn take_timer(&mut self, timer: &Timer) -> Result<bool, StoreError>;
     /// Sends every buffered insert and append to the database.
     async fn flush(&mut self) -> Result<(), StoreError>;
     /// Opens a savepoint for one command (nothing is buffered at this point).
