@@ -90,7 +90,11 @@ impl Scheduler {
         loop {
             let due = self
                 .store
-                .claim_due_timers(now, now.saturating_add(lease).unwrap_or(now), self.config.batch)
+                .claim_due_timers(
+                    now,
+                    now.saturating_add(lease).unwrap_or(now),
+                    self.config.batch,
+                )
                 .await?;
             if due.is_empty() {
                 return Ok(report);
@@ -137,7 +141,11 @@ impl Scheduler {
                 Err(err) => tracing::warn!(error = %err, "cannot claim due timers"),
             }
             let wait = match self.store.next_timer_due().await {
-                Ok(Some(due)) => clock.now().duration_until(due).try_into().unwrap_or(Duration::ZERO),
+                Ok(Some(due)) => clock
+                    .now()
+                    .duration_until(due)
+                    .try_into()
+                    .unwrap_or(Duration::ZERO),
                 _ => self.config.tick,
             };
             tokio::time::sleep(wait.min(self.config.tick)).await;

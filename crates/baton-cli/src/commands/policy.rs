@@ -14,7 +14,8 @@ use crate::cli::PolicyCommand;
 /// Reads the policy at `path` once and builds it, loading contract files
 /// relative to it; answers the built policy with the text it was built from.
 pub fn load(path: &Path) -> anyhow::Result<Result<(Policy, String), Vec<PolicyError>>> {
-    Ok(load_with_files(path)?.map(|loaded| (std::sync::Arc::unwrap_or_clone(loaded.policy), loaded.text)))
+    Ok(load_with_files(path)?
+        .map(|loaded| (std::sync::Arc::unwrap_or_clone(loaded.policy), loaded.text)))
 }
 
 /// Like [`load`], keeping the contract files the policy loaded (the

@@ -63,7 +63,8 @@ pub async fn run(
     // Adopts the versions other instances activate (and this one's SIGHUPs).
     let _watcher = baton_server::spawn_policy_watcher(&state, baton_server::POLL_EVERY);
     // Fires due SLA reminders and breaches, exactly once across instances.
-    let _scheduler = baton_server::spawn_scheduler(&state, baton_server::SchedulerConfig::default());
+    let _scheduler =
+        baton_server::spawn_scheduler(&state, baton_server::SchedulerConfig::default());
     if let Some(path) = config.policy.clone() {
         tokio::spawn(reload_on_hangup(state.clone(), path));
     }

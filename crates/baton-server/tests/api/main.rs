@@ -18,4 +18,5 @@ mod openapi;
 mod policy;
 mod readiness;
 mod serving;
+mod timers;
 mod views;

@@ -212,9 +212,11 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
         // The row matched nothing, so nothing was written.
         return Err(refused(StoreError::Conflict));
     }
-    let (kind, data) = reaction.events.into_iter().next().ok_or_else(|| {
-        Failure::Refused(StoreError::backend("an action recorded no event"))
-    })?;
+    let (kind, data) = reaction
+        .events
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::Refused(StoreError::backend("an action recorded no event")))?;
     let event = head.append(
         seq,
         NewEvent {
@@ -241,7 +243,11 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
 /// Fires a timer if its row is still there as armed: the row is taken in
 /// this transaction, so of several instances (or a retry after a restart)
 /// exactly one fires it.
-async fn fire(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &FireTimer) -> Result<Fired, Failure> {
+async fn fire(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &FireTimer,
+) -> Result<Fired, Failure> {
     if !tx.take_timer(&cmd.timer).await.fault()? {
         return Ok(Fired::default());
     }

@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired, ImportHandoff,
-    StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired,
+    ImportHandoff, StoreError,
 };
 use batch::BatchFault;
 use commands::{Command, Outcome};

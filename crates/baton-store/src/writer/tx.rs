@@ -59,8 +59,12 @@ pub trait WriteTx: Send + 'static {
     async fn append(&mut self, event: &Event) -> Result<(), StoreError>;
     /// Arms `timers` for handoff `id`; with `replace`, first disarms every
     /// timer it had (armed in this transaction or before).
-    async fn arm_timers(&mut self, id: Uuid, timers: &[Timer], replace: bool)
-    -> Result<(), StoreError>;
+    async fn arm_timers(
+        &mut self,
+        id: Uuid,
+        timers: &[Timer],
+        replace: bool,
+    ) -> Result<(), StoreError>;
     /// Takes (deletes) `timer` if it is still armed exactly as given; false
     /// if it fired, moved or was disarmed meanwhile.
     async fn take_timer(&mut self, timer: &Timer) -> Result<bool, StoreError>;
