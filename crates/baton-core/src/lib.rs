@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod chain;
+pub mod delivery;
 pub mod error;
 pub mod event;
 pub mod eventlog;
