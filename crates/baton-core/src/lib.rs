@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod chain;
 pub mod clocks;
+pub mod delivery;
 pub mod error;
 pub mod event;
 pub mod eventlog;

@@ -7,6 +7,7 @@ pub mod clock;
 mod error;
 mod extract;
 pub mod metrics;
+pub mod notify;
 mod openapi;
 pub mod policy;
 pub mod policy_watch;

@@ -14,6 +14,7 @@ mod input_rules;
 mod instances;
 mod lifecycle;
 mod metrics;
+mod notify;
 mod openapi;
 mod policy;
 mod readiness;
