@@ -192,6 +192,33 @@ async fn policy_check_passes_the_examples_and_lists_every_error() {
 }
 
 #[tokio::test]
+async fn policy_check_lists_every_structural_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[reasons.handoff]\nx = \"y\"\n[[impact]]\nname = \"n\"\naccept_within = \"1h\"\nresolve_within = \"2h\"\n[[group]]\nname = \"g\"\ncolour = \"red\"\n[[route]]\ngroup = \"g\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(&db, &["policy", "check", bad.to_str().unwrap()]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("bad.toml:3: impact \"n\": missing field `rank`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:9: group \"g\": unknown field `colour`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:10: route 1: missing field `id`"),
+        "{err}"
+    );
+    assert!(err.contains("3 errors"), "{err}");
+}
+
+#[tokio::test]
 async fn policy_explain_names_the_rules_and_deadlines() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("unused.db");

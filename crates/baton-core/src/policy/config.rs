@@ -1,5 +1,7 @@
 //! `PolicyConfig`: the policy file as written (serde, `deny_unknown_fields`),
-//! before [`super::Policy::build`] checks and compiles it.
+//! before [`super::Policy::build`] checks and compiles it. Build reads each
+//! section and each `[[…]]` entry on its own (see `parse.rs`), so one bad
+//! entry does not hide the problems of the others.
 
 use std::collections::BTreeMap;
 

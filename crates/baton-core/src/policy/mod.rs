@@ -11,6 +11,7 @@ pub mod config;
 pub mod contract;
 pub mod expr;
 pub mod fast;
+mod parse;
 mod route;
 pub mod sla;
 pub mod template;
@@ -23,6 +24,7 @@ use serde::Serialize;
 
 pub use build::{PolicyError, ROUTE_VARIABLES, SIGNAL_VARIABLES};
 pub use config::{Assignment, OnIncomplete, TriggerAction};
+pub use parse::SECTIONS;
 pub use route::{RouteDecision, RuleTrace};
 pub use trigger::{Decision, DecisionAction, Signal, Streaks};
 

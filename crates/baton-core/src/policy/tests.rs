@@ -479,3 +479,5 @@ contract = { type = "object", required = ["po_number", "amount"], properties = {
         PayloadCheck::Complete
     );
 }
+
+mod structure;
