@@ -192,7 +192,7 @@ async fn policy_check_passes_the_examples_and_lists_every_error() {
 }
 
 #[tokio::test]
-async fn policy_check_lists_every_structural_error() {
+async fn policy_check_lists_structural_errors_and_warns_without_failing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("unused.db");
     let bad = dir.path().join("bad.toml");
@@ -216,6 +216,19 @@ async fn policy_check_lists_every_structural_error() {
         "{err}"
     );
     assert!(err.contains("3 errors"), "{err}");
+
+    let warned = dir.path().join("warned.toml");
+    std::fs::write(
+        &warned,
+        "[reasons.handoff]\nx = \"y\"\n[[impact]]\nname = \"n\"\nrank = 1\naccept_within = \"1h\"\nresolve_within = \"2h\"\n[[group]]\nname = \"g\"\n[[route]]\nid = \"r\"\ngroup = \"g\"\n[[channel]]\nname = \"c\"\nkind = \"email\"\nto = [\"a@example.com\"]\n[[escalation]]\nid = \"e\"\n[[escalation.level]]\nafter = \"resolve_breach\"\nnotify = [\"c\"]\n[[escalation.level]]\nafter = \"accept_breach\"\nnotify = [\"c\"]\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&db, &["policy", "check", warned.to_str().unwrap()]).await;
+    assert!(ok && out.starts_with("ok: "), "{out}{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("warned.toml:22: escalation \"e\": level 2"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

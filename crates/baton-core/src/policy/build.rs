@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::calendar::Calendar;
+use super::channel::Channel;
 use super::config::PolicyConfig;
 use super::expr::Expr;
 use super::parse::Broken;
@@ -53,10 +54,12 @@ impl fmt::Display for PolicyError {
 /// the policy file; the caller does the IO.
 pub type Loader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
 
-/// The problems found so far.
+/// The problems found so far: errors (the policy does not build) and
+/// warnings (it builds, but something in it can never take effect).
 pub(super) struct Errors<'t> {
     text: &'t str,
     list: Vec<PolicyError>,
+    warnings: Vec<PolicyError>,
 }
 
 impl<'t> Errors<'t> {
@@ -64,6 +67,7 @@ impl<'t> Errors<'t> {
         Errors {
             text,
             list: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -85,6 +89,17 @@ impl<'t> Errors<'t> {
     ) {
         let e = self.problem(offset, rule.into(), message.into());
         self.list.push(e);
+    }
+
+    /// Records a warning at byte `offset` of the file.
+    pub(super) fn warn(
+        &mut self,
+        offset: Option<usize>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let w = self.problem(offset, rule.into(), message.into());
+        self.warnings.push(w);
     }
 }
 
@@ -126,7 +141,8 @@ impl Policy {
     ///
     /// Structural problems (a syntax error, an unknown section or key, a
     /// missing field, a value of the wrong type) are reported per entry, with
-    /// the others still checked.
+    /// the others still checked. Warnings (a policy that builds but has a
+    /// rule that can never take effect) are kept in [`Policy::warnings`].
     ///
     /// # Errors
     /// Every problem found, in file order, each with its line and rule.
@@ -156,6 +172,8 @@ impl Policy {
         }
         policy.version = hex::encode(hasher.finalize());
         if errors.list.is_empty() {
+            errors.warnings.sort_by_key(|e| e.line.unwrap_or(0));
+            policy.warnings = errors.warnings;
             Ok(policy)
         } else {
             errors.list.sort_by_key(|e| e.line.unwrap_or(0));
@@ -169,6 +187,7 @@ impl Policy {
 pub(super) struct Names<'a> {
     pub(super) groups: &'a BTreeMap<String, Group>,
     pub(super) impacts: &'a BTreeMap<String, Impact>,
+    pub(super) channels: &'a BTreeMap<String, Channel>,
     pub(super) broken: &'a Broken,
 }
 
@@ -181,6 +200,11 @@ impl Names<'_> {
     /// Whether `name` is a declared (or broken) impact.
     pub(super) fn impact(&self, name: &str) -> bool {
         self.impacts.contains_key(name) || self.broken.has("impact", name)
+    }
+
+    /// Whether `name` is a declared (or broken) channel.
+    pub(super) fn channel(&self, name: &str) -> bool {
+        self.channels.contains_key(name) || self.broken.has("channel", name)
     }
 }
 
@@ -330,9 +354,11 @@ fn build_checked(
         errors.at(None, "impact", "declare at least one [[impact]]");
     }
 
+    let channels = super::channel::build_channels(&config.channel, errors);
     let names = Names {
         groups: &groups,
         impacts: &impacts,
+        channels: &channels,
         broken,
     };
 
@@ -529,6 +555,8 @@ fn build_checked(
         }
     }
 
+    let escalations = super::escalation::build_escalations(&config.escalation, &names, errors);
+
     Policy {
         version: hex::encode(Sha256::digest(text.as_bytes())),
         workflows,
@@ -542,5 +570,8 @@ fn build_checked(
         triggers,
         sampling,
         templates,
+        channels,
+        escalations,
+        warnings: Vec::new(),
     }
 }

@@ -14,7 +14,7 @@ use super::build::Errors;
 use super::config::PolicyConfig;
 
 /// The sections of a policy file: `[name]` tables and `[[name]]` lists.
-pub const SECTIONS: [&str; 9] = [
+pub const SECTIONS: [&str; 11] = [
     "[[workflow]]",
     "[reasons]",
     "[[impact]]",
@@ -24,6 +24,8 @@ pub const SECTIONS: [&str; 9] = [
     "[[trigger]]",
     "[sampling]",
     "[[template]]",
+    "[[channel]]",
+    "[[escalation]]",
 ];
 
 /// Entries that did not deserialize, by section, with the names (or ids)
@@ -78,6 +80,8 @@ pub(super) fn parse(text: &str, errors: &mut Errors) -> Option<(PolicyConfig, Br
             "trigger" => config.trigger = s.list("trigger", "id", value),
             "sampling" => config.sampling = s.table("sampling", value),
             "template" => config.template = s.list("template", "id", value),
+            "channel" => config.channel = s.list("channel", "name", value),
+            "escalation" => config.escalation = s.list("escalation", "id", value),
             other => s.errors.at(
                 Some(at),
                 "policy",

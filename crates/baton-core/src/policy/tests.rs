@@ -480,4 +480,5 @@ contract = { type = "object", required = ["po_number", "amount"], properties = {
     );
 }
 
+mod escalation;
 mod structure;

@@ -119,3 +119,60 @@ fn unknown_sections_and_misshapen_sections_are_named() {
         "{shown:#?}"
     );
 }
+
+#[test]
+fn nested_entries_name_their_path() {
+    let text = format!(
+        r#"{BASE}
+[[route]]
+id = "d"
+group = "support"
+
+[[channel]]
+name = "hook"
+kind = "slack"
+url = "https://hooks.slack.com/x"
+
+[[escalation]]
+id = "slow"
+[[escalation.level]]
+after = "accept_breach"
+notify = ["hook"]
+[[escalation.level]]
+after = "resolve_breach"
+[[escalation.level.fanout]]
+role = "ops"
+context = ["summary"]
+"#
+    );
+    let errors = build(&text).unwrap_err();
+    let shown = shown(&errors);
+    assert_eq!(errors.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].ends_with(
+            "escalation \"slow\": level 2, fanout 1: missing field `channel`; add `channel = …`"
+        ),
+        "{shown:#?}"
+    );
+    let fanout_line = text
+        .lines()
+        .position(|l| l == "[[escalation.level.fanout]]")
+        .unwrap()
+        + 1;
+    assert_eq!(errors[0].line, Some(fanout_line));
+}
+
+#[test]
+fn wrong_kinds_and_unknown_keys_in_channels_are_structural() {
+    let text = format!(
+        "{BASE}\n[[route]]\nid = \"d\"\ngroup = \"support\"\n[[channel]]\nname = \"sms\"\nkind = \"sms\"\n[[channel]]\nname = \"ok\"\nkind = \"email\"\nto = [\"a@b.c\"]\nurls = \"x\"\n"
+    );
+    let errors = build(&text).unwrap_err();
+    let shown = shown(&errors);
+    assert_eq!(errors.len(), 2, "{shown:#?}");
+    assert!(shown[0].contains("channel \"sms\": kind: unknown variant `sms`, expected one of `webhook`, `slack`, `email`"), "{shown:#?}");
+    assert!(
+        shown[1].contains("channel \"ok\": unknown field `urls`"),
+        "{shown:#?}"
+    );
+}
