@@ -192,6 +192,46 @@ async fn policy_check_passes_the_examples_and_lists_every_error() {
 }
 
 #[tokio::test]
+async fn policy_check_lists_structural_errors_and_warns_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[reasons.handoff]\nx = \"y\"\n[[impact]]\nname = \"n\"\naccept_within = \"1h\"\nresolve_within = \"2h\"\n[[group]]\nname = \"g\"\ncolour = \"red\"\n[[route]]\ngroup = \"g\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(&db, &["policy", "check", bad.to_str().unwrap()]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("bad.toml:3: impact \"n\": missing field `rank`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:9: group \"g\": unknown field `colour`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:10: route 1: missing field `id`"),
+        "{err}"
+    );
+    assert!(err.contains("3 errors"), "{err}");
+
+    let warned = dir.path().join("warned.toml");
+    std::fs::write(
+        &warned,
+        "[reasons.handoff]\nx = \"y\"\n[[impact]]\nname = \"n\"\nrank = 1\naccept_within = \"1h\"\nresolve_within = \"2h\"\n[[group]]\nname = \"g\"\n[[route]]\nid = \"r\"\ngroup = \"g\"\n[[channel]]\nname = \"c\"\nkind = \"email\"\nto = [\"a@example.com\"]\n[[escalation]]\nid = \"e\"\n[[escalation.level]]\nafter = \"resolve_breach\"\nnotify = [\"c\"]\n[[escalation.level]]\nafter = \"accept_breach\"\nnotify = [\"c\"]\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&db, &["policy", "check", warned.to_str().unwrap()]).await;
+    assert!(ok && out.starts_with("ok: "), "{out}{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("warned.toml:22: escalation \"e\": level 2"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn policy_explain_names_the_rules_and_deadlines() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("unused.db");

@@ -2,7 +2,10 @@
 //! comments say.
 
 use baton_core::Tier;
-use baton_core::policy::{DecisionAction, OnIncomplete, PayloadCheck, Policy, Signal, Streaks};
+use baton_core::policy::{
+    ChannelKind, DecisionAction, LevelStart, OnIncomplete, PayloadCheck, Policy, Signal, SlaEvent,
+    Streaks,
+};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -213,4 +216,49 @@ fn it_incidents() {
         p.deadlines("major", friday).unwrap().accept_by,
         "2026-11-20T16:15:00Z".parse::<Timestamp>().unwrap()
     );
+    // Major incidents escalate in three levels; others do not escalate.
+    let chain = |impact: &str| {
+        p.escalation_for(
+            "incident",
+            impact,
+            "major_incident",
+            "immediate",
+            "t",
+            &json!({}),
+        )
+        .map(|c| c.id.clone())
+    };
+    assert_eq!(chain("major").as_deref(), Some("major-incident"));
+    assert_eq!(chain("medium"), None);
+    let levels = &p.escalations()[0].levels;
+    assert_eq!(
+        levels.iter().map(|l| l.after).collect::<Vec<_>>(),
+        vec![
+            LevelStart::Sla(SlaEvent::AcceptReminder),
+            LevelStart::Sla(SlaEvent::AcceptBreach),
+            LevelStart::Sla(SlaEvent::ResolveReminder),
+        ]
+    );
+    assert_eq!(levels[1].reassign.as_deref(), Some("specialists"));
+    let roles: Vec<&str> = levels[2].fanout.iter().map(|f| f.role.as_str()).collect();
+    assert_eq!(roles, vec!["crisis-manager", "it-operations"]);
+    assert!(matches!(
+        &p.channel("ops-hook").unwrap().kind,
+        ChannelKind::Webhook { secret_env, .. } if secret_env == "BATON_WHSEC_OPS"
+    ));
+}
+
+#[test]
+fn every_example_builds_without_warnings() {
+    for text in [
+        include_str!("../../../examples/policies/support-chat.toml"),
+        include_str!("../../../examples/policies/invoice-exceptions.toml"),
+        include_str!("../../../examples/policies/medical-scheduling.toml"),
+        include_str!("../../../examples/policies/it-incidents.toml"),
+        include_str!("../../../examples/policies/it-incidents-24x7.toml"),
+        baton_core::policy::DEFAULT_POLICY,
+    ] {
+        let p = load(text);
+        assert!(p.warnings().is_empty(), "{:#?}", p.warnings());
+    }
 }

@@ -53,10 +53,27 @@ pub fn print_errors(path: &Path, errors: &[PolicyError]) {
     );
 }
 
+/// Prints every warning as `warning: file:line: rule: message`; a policy
+/// with warnings still checks clean.
+pub fn print_warnings(path: &Path, warnings: &[PolicyError]) {
+    for w in warnings {
+        match w.line {
+            Some(line) => eprintln!(
+                "warning: {}:{line}: {}: {}",
+                path.display(),
+                w.rule,
+                w.message
+            ),
+            None => eprintln!("warning: {}: {}: {}", path.display(), w.rule, w.message),
+        }
+    }
+}
+
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Check { file } => match load(&file)? {
             Ok((policy, _)) => {
+                print_warnings(&file, policy.warnings());
                 println!("ok: {} (version {})", file.display(), &policy.version[..12]);
                 Ok(ExitCode::SUCCESS)
             }

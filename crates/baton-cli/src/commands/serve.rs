@@ -182,11 +182,14 @@ async fn active_policy(
 ) -> anyhow::Result<(PolicyHandle, String)> {
     let (handle, origin, source) = match file {
         Some(path) => match super::policy::load_with_files(path)? {
-            Ok(loaded) => (
-                PolicyHandle::with_files(loaded.policy, loaded.text, loaded.files),
-                path.display().to_string(),
-                "serve --policy",
-            ),
+            Ok(loaded) => {
+                super::policy::print_warnings(path, loaded.policy.warnings());
+                (
+                    PolicyHandle::with_files(loaded.policy, loaded.text, loaded.files),
+                    path.display().to_string(),
+                    "serve --policy",
+                )
+            }
             Err(errors) => {
                 super::policy::print_errors(path, &errors);
                 anyhow::bail!(

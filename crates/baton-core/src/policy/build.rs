@@ -9,8 +9,10 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::calendar::Calendar;
+use super::channel::Channel;
 use super::config::PolicyConfig;
 use super::expr::Expr;
+use super::parse::Broken;
 use super::template::check_template;
 use super::{Group, Impact, Policy, Route, Sampling, Trigger, Workflow};
 use crate::Label;
@@ -52,23 +54,56 @@ impl fmt::Display for PolicyError {
 /// the policy file; the caller does the IO.
 pub type Loader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
 
-struct Errors<'t> {
+/// The problems found so far: errors (the policy does not build) and
+/// warnings (it builds, but something in it can never take effect).
+pub(super) struct Errors<'t> {
     text: &'t str,
     list: Vec<PolicyError>,
+    warnings: Vec<PolicyError>,
 }
 
-impl Errors<'_> {
-    fn at(&mut self, offset: Option<usize>, rule: impl Into<String>, message: impl Into<String>) {
+impl<'t> Errors<'t> {
+    fn new(text: &'t str) -> Self {
+        Errors {
+            text,
+            list: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn problem(&self, offset: Option<usize>, rule: String, message: String) -> PolicyError {
         let line = offset.map(|o| self.text[..o.min(self.text.len())].matches('\n').count() + 1);
-        self.list.push(PolicyError {
+        PolicyError {
             line,
-            rule: rule.into(),
-            message: message.into(),
-        });
+            rule,
+            message,
+        }
+    }
+
+    /// Records an error at byte `offset` of the file.
+    pub(super) fn at(
+        &mut self,
+        offset: Option<usize>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let e = self.problem(offset, rule.into(), message.into());
+        self.list.push(e);
+    }
+
+    /// Records a warning at byte `offset` of the file.
+    pub(super) fn warn(
+        &mut self,
+        offset: Option<usize>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let w = self.problem(offset, rule.into(), message.into());
+        self.warnings.push(w);
     }
 }
 
-fn start<T>(s: &Spanned<T>) -> Option<usize> {
+pub(super) fn start<T>(s: &Spanned<T>) -> Option<usize> {
     Some(s.span().start)
 }
 
@@ -104,19 +139,17 @@ pub fn duration(text: &str) -> Result<SignedDuration, String> {
 impl Policy {
     /// Parses and checks `text`, compiling every expression once.
     ///
+    /// Structural problems (a syntax error, an unknown section or key, a
+    /// missing field, a value of the wrong type) are reported per entry, with
+    /// the others still checked. Warnings (a policy that builds but has a
+    /// rule that can never take effect) are kept in [`Policy::warnings`].
+    ///
     /// # Errors
     /// Every problem found, in file order, each with its line and rule.
     pub fn build(text: &str, loader: Loader<'_>) -> Result<Policy, Vec<PolicyError>> {
-        let mut errors = Errors {
-            text,
-            list: Vec::new(),
-        };
-        let config: PolicyConfig = match toml::from_str(text) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.at(e.span().map(|s| s.start), "policy", e.message().to_owned());
-                return Err(errors.list);
-            }
+        let mut errors = Errors::new(text);
+        let Some((config, broken)) = super::parse::parse(text, &mut errors) else {
+            return Err(errors.list);
         };
         // Files the policy loads count toward its version: a changed contract
         // file is a new policy.
@@ -128,7 +161,7 @@ impl Policy {
             }
             result
         };
-        let mut policy = build_checked(&config, text, &recording, &mut errors);
+        let mut policy = build_checked(&config, &broken, text, &recording, &mut errors);
         let mut hasher = Sha256::new();
         hasher.update(text.as_bytes());
         for (path, content) in loaded.borrow().iter() {
@@ -139,6 +172,8 @@ impl Policy {
         }
         policy.version = hex::encode(hasher.finalize());
         if errors.list.is_empty() {
+            errors.warnings.sort_by_key(|e| e.line.unwrap_or(0));
+            policy.warnings = errors.warnings;
             Ok(policy)
         } else {
             errors.list.sort_by_key(|e| e.line.unwrap_or(0));
@@ -147,7 +182,44 @@ impl Policy {
     }
 }
 
-fn label(
+/// What a rule may refer to: the declared names, and those given to broken
+/// entries (already reported, so not reported again as undeclared).
+pub(super) struct Names<'a> {
+    pub(super) groups: &'a BTreeMap<String, Group>,
+    pub(super) impacts: &'a BTreeMap<String, Impact>,
+    pub(super) channels: &'a BTreeMap<String, Channel>,
+    pub(super) broken: &'a Broken,
+}
+
+impl Names<'_> {
+    /// Whether `name` is a declared (or broken) group.
+    pub(super) fn group(&self, name: &str) -> bool {
+        self.groups.contains_key(name) || self.broken.has("group", name)
+    }
+
+    /// Whether `name` is a declared (or broken) impact.
+    pub(super) fn impact(&self, name: &str) -> bool {
+        self.impacts.contains_key(name) || self.broken.has("impact", name)
+    }
+
+    /// Whether `name` is a declared (or broken) channel.
+    pub(super) fn channel(&self, name: &str) -> bool {
+        self.channels.contains_key(name) || self.broken.has("channel", name)
+    }
+}
+
+/// The keys of `map`, comma-separated, for "use one of …" messages.
+pub(super) fn key_list<T>(map: &BTreeMap<String, T>) -> String {
+    if map.is_empty() {
+        return "(none declared)".to_owned();
+    }
+    map.keys()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn label(
     errors: &mut Errors,
     at: Option<usize>,
     rule: &str,
@@ -161,6 +233,7 @@ fn label(
 
 fn build_checked(
     config: &PolicyConfig,
+    broken: &Broken,
     text: &str,
     loader: Loader<'_>,
     errors: &mut Errors,
@@ -207,7 +280,6 @@ fn build_checked(
             errors.at(start(g), &rule, "declared twice");
         }
     }
-    let group_list = || groups.keys().cloned().collect::<Vec<_>>().join(", ");
 
     let mut handoff_reasons = BTreeMap::new();
     for (code, description) in &config.reasons.handoff {
@@ -215,7 +287,7 @@ fn build_checked(
             handoff_reasons.insert(code.clone(), description.clone());
         }
     }
-    if handoff_reasons.is_empty() {
+    if handoff_reasons.is_empty() && !broken.any("reasons") {
         errors.at(
             None,
             "reasons.handoff",
@@ -258,6 +330,7 @@ fn build_checked(
         }
         if let Some(cal) = &cfg.calendar
             && !calendars.contains_key(cal)
+            && !broken.has("calendar", cal)
         {
             errors.at(
                 start(i),
@@ -277,9 +350,17 @@ fn build_checked(
             errors.at(start(i), &rule, "declared twice");
         }
     }
-    if impacts.is_empty() {
+    if impacts.is_empty() && !broken.any("impact") {
         errors.at(None, "impact", "declare at least one [[impact]]");
     }
+
+    let channels = super::channel::build_channels(&config.channel, errors);
+    let names = Names {
+        groups: &groups,
+        impacts: &impacts,
+        channels: &channels,
+        broken,
+    };
 
     let mut workflows = BTreeMap::new();
     for w in &config.workflow {
@@ -288,14 +369,14 @@ fn build_checked(
         let Some(name) = label(errors, start(w), &rule, "name", &cfg.name) else {
             continue;
         };
-        if !groups.contains_key(&cfg.default_group) {
+        if !names.group(&cfg.default_group) {
             errors.at(
                 start(w),
                 &rule,
                 format!(
                     "default_group {:?} is not a declared group; use one of {}",
                     cfg.default_group,
-                    group_list()
+                    key_list(&groups)
                 ),
             );
         }
@@ -336,14 +417,14 @@ fn build_checked(
                 format!("unreachable: route {earlier:?} before it matches everything"),
             );
         }
-        if !groups.contains_key(&cfg.group) {
+        if !names.group(&cfg.group) {
             errors.at(
                 start(r),
                 &rule,
                 format!(
                     "group {:?} is not declared; use one of {}",
                     cfg.group,
-                    group_list()
+                    key_list(&groups)
                 ),
             );
         }
@@ -367,7 +448,7 @@ fn build_checked(
             group: cfg.group.clone(),
         });
     }
-    if catch_all.is_none() {
+    if catch_all.is_none() && !broken.any("route") {
         errors.at(
             None,
             "route",
@@ -386,7 +467,7 @@ fn build_checked(
                 "this id is used twice; trigger ids must be unique",
             );
         }
-        if !handoff_reasons.contains_key(&cfg.reason) {
+        if !handoff_reasons.contains_key(&cfg.reason) && !broken.any("reasons") {
             errors.at(
                 start(t),
                 &rule,
@@ -396,7 +477,7 @@ fn build_checked(
                 ),
             );
         }
-        if !impacts.contains_key(&cfg.impact) {
+        if !names.impact(&cfg.impact) {
             errors.at(
                 start(t),
                 &rule,
@@ -440,7 +521,7 @@ fn build_checked(
     }
     if s.rate > 0.0 {
         match &s.reason {
-            Some(r) if handoff_reasons.contains_key(r) => {}
+            Some(r) if handoff_reasons.contains_key(r) || broken.any("reasons") => {}
             _ => errors.at(
                 None,
                 "sampling",
@@ -448,7 +529,7 @@ fn build_checked(
             ),
         }
         match &s.impact {
-            Some(i) if impacts.contains_key(i) => {}
+            Some(i) if names.impact(i) => {}
             _ => errors.at(
                 None,
                 "sampling",
@@ -474,6 +555,8 @@ fn build_checked(
         }
     }
 
+    let escalations = super::escalation::build_escalations(&config.escalation, &names, errors);
+
     Policy {
         version: hex::encode(Sha256::digest(text.as_bytes())),
         workflows,
@@ -487,5 +570,8 @@ fn build_checked(
         triggers,
         sampling,
         templates,
+        channels,
+        escalations,
+        warnings: Vec::new(),
     }
 }

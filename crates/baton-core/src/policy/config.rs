@@ -1,5 +1,7 @@
 //! `PolicyConfig`: the policy file as written (serde, `deny_unknown_fields`),
-//! before [`super::Policy::build`] checks and compiles it.
+//! before [`super::Policy::build`] checks and compiles it. Build reads each
+//! section and each `[[…]]` entry on its own (see `parse.rs`), so one bad
+//! entry does not hide the problems of the others.
 
 use std::collections::BTreeMap;
 
@@ -39,6 +41,12 @@ pub struct PolicyConfig {
     /// `[[template]]`: customer-safe note templates.
     #[serde(default)]
     pub template: Vec<Spanned<TemplateConfig>>,
+    /// `[[channel]]`: where notifications go (webhook, Slack, e-mail).
+    #[serde(default)]
+    pub channel: Vec<Spanned<ChannelConfig>>,
+    /// `[[escalation]]`: escalation chains; the first whose `when` matches applies.
+    #[serde(default)]
+    pub escalation: Vec<Spanned<EscalationConfig>>,
 }
 
 /// What happens to a handoff whose payload misses required fields.
@@ -224,4 +232,125 @@ pub struct TemplateConfig {
     pub id: String,
     /// The note, with `{placeholder}`s.
     pub text: String,
+}
+
+/// The kind of a `[[channel]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKindConfig {
+    /// A signed HTTP POST to `url` (needs `url` and `secret_env`).
+    Webhook,
+    /// A Slack incoming webhook at `url`.
+    Slack,
+    /// E-mail to the addresses in `to`.
+    Email,
+}
+
+/// One `[[channel]]`: where notifications go.
+///
+/// ```toml
+/// [[channel]]
+/// name = "ops-hook"
+/// kind = "webhook"
+/// url = "https://hooks.example.com/baton"
+/// secret_env = "BATON_WHSEC_OPS"
+/// events = ["created:immediate", "breach", "escalated"]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// Its name, a unique label that escalation levels refer to.
+    pub name: String,
+    /// `webhook`, `slack` or `email`.
+    pub kind: ChannelKindConfig,
+    /// For `webhook` and `slack` (required there): an `http(s)://` URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// For `webhook` (required there): the *name* of the environment variable
+    /// that holds the `whsec_<base64>` signing secret, e.g.
+    /// `"BATON_WHSEC_OPS"`; never the secret itself.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// Never allowed: build refuses it, since the policy text is stored and
+    /// served. Read only so that build can say so (its value is never kept).
+    #[serde(default)]
+    pub secret: Option<serde::de::IgnoredAny>,
+    /// For `email` (required there): at least one address.
+    #[serde(default)]
+    pub to: Option<Vec<String>>,
+    /// Which events it is told about (see `NotifyOn`); all of them when absent.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+}
+
+/// One `[[escalation]]`: an escalation chain.
+///
+/// ```toml
+/// [[escalation]]
+/// id = "major-incident"
+/// when = 'impact == "major"'
+/// [[escalation.level]]
+/// after = "accept_breach"
+/// notify = ["ops-hook"]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    /// A unique id.
+    pub id: String,
+    /// CEL over the handoff, as a route's `when` (`workflow`, `impact`,
+    /// `reason`, `tier`, `title`, `payload`); absent means every handoff.
+    #[serde(default)]
+    pub when: Option<Spanned<String>>,
+    /// `[[escalation.level]]`: the levels, in the order they fire.
+    #[serde(default)]
+    pub level: Vec<Spanned<LevelConfig>>,
+}
+
+/// One `[[escalation.level]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelConfig {
+    /// When it fires: an SLA event (`accept_reminder`, `accept_breach`,
+    /// `resolve_reminder`, `resolve_breach`) or a duration such as `"30m"`
+    /// (wall-clock time since the handoff was created, for the first level,
+    /// or since the previous level fired).
+    pub after: String,
+    /// Channel names to notify.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// An owner group to reassign the handoff to.
+    #[serde(default)]
+    pub reassign: Option<String>,
+    /// A more urgent impact to raise the handoff to.
+    #[serde(default)]
+    pub raise_impact: Option<String>,
+    /// How many more times it fires after the first, every `every`.
+    #[serde(default)]
+    pub repeat: u32,
+    /// The wall-clock interval between repeats, e.g. `"30m"`; required when
+    /// `repeat` is above 0.
+    #[serde(default)]
+    pub every: Option<String>,
+    /// An automatic action: `"reject"`, `"approve"` or `"route:GROUP"`.
+    #[serde(default)]
+    pub auto: Option<String>,
+    /// `[[escalation.level.fanout]]`: several roles told at once, each with
+    /// its own channel and share of the context.
+    #[serde(default)]
+    pub fanout: Vec<Spanned<FanOutConfig>>,
+}
+
+/// One `[[escalation.level.fanout]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanOutConfig {
+    /// The role told, a label such as `"traders"`.
+    pub role: String,
+    /// The channel it is told on.
+    pub channel: String,
+    /// The context fields it receives: `"summary"`, `"messages"`,
+    /// `"ai_assessment"`, `"links"`, `"suggested_actions"`, `"payload"` or
+    /// `"payload.<dotted path>"`.
+    pub context: Vec<String>,
 }

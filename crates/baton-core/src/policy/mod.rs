@@ -1,16 +1,20 @@
 //! The policy: workflows, reasons, impacts with SLA targets, business-hours
-//! calendars, owner groups, routes, triggers and note templates, from a
-//! TOML file checked before it is loaded (config → build → runtime).
+//! calendars, owner groups, routes, triggers, note templates, notification
+//! channels and escalation chains, from a TOML file checked before it is
+//! loaded (config → build → runtime).
 //!
 //! [`Policy::build`] is the one way in, shared by `baton policy check` and
 //! server start-up; it reports every problem with its line and rule.
 
 pub mod build;
 pub mod calendar;
+pub mod channel;
 pub mod config;
 pub mod contract;
+pub mod escalation;
 pub mod expr;
 pub mod fast;
+mod parse;
 mod route;
 pub mod sla;
 pub mod template;
@@ -22,7 +26,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 pub use build::{PolicyError, ROUTE_VARIABLES, SIGNAL_VARIABLES};
+pub use channel::{Channel, ChannelKind, NotifyOn};
 pub use config::{Assignment, OnIncomplete, TriggerAction};
+pub use escalation::{
+    AutoAction, ContextField, EscalationChain, EscalationLevel, FanOut, LevelStart, SlaEvent,
+};
+pub use parse::SECTIONS;
 pub use route::{RouteDecision, RuleTrace};
 pub use trigger::{Decision, DecisionAction, Signal, Streaks};
 
@@ -50,6 +59,9 @@ pub struct Policy {
     keyword_index: trigger::KeywordIndex,
     sampling: Sampling,
     templates: BTreeMap<String, String>,
+    channels: BTreeMap<String, Channel>,
+    escalations: Vec<EscalationChain>,
+    warnings: Vec<PolicyError>,
 }
 
 /// A workflow as built.
@@ -157,6 +169,13 @@ impl Policy {
             Err(format!("the default policy reads no file ({p})"))
         })
         .unwrap_or_else(|errors| unreachable_default(&errors))
+    }
+
+    /// What the policy's check found that does not stop it building but can
+    /// never take effect as written (say, an escalation level that can never
+    /// fire), in file order. `baton policy check` prints them as warnings.
+    pub fn warnings(&self) -> &[PolicyError] {
+        &self.warnings
     }
 
     /// A workflow by name.

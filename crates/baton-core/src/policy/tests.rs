@@ -479,3 +479,6 @@ contract = { type = "object", required = ["po_number", "amount"], properties = {
         PayloadCheck::Complete
     );
 }
+
+mod escalation;
+mod structure;
