@@ -85,6 +85,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The notification outbox: list deliveries (the dead-letter list is
+    /// `--state dead`) and queue one again.
+    Deliveries {
+        #[command(subcommand)]
+        command: DeliveriesCommand,
+    },
     /// Check the event log.
     Audit {
         #[command(subcommand)]
@@ -245,6 +251,32 @@ pub enum TokenCommand {
         db: DbArgs,
         /// The token's name.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries, newest first.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this state: pending, delivered or dead (the dead-letter list).
+        #[arg(long)]
+        state: Option<String>,
+        /// How many (default 50).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead or delivered delivery again (attempts from zero, due now);
+    /// enables its channel if a 410 disabled it.
+    Redeliver {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The delivery's id (its webhook-id).
+        id: String,
     },
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
+pub mod notify;
 pub mod serving;
 
 /// Default listen address.
@@ -32,6 +33,8 @@ pub struct FileConfig {
     pub evaluate_order_wait_ms: Option<u64>,
     /// The listener's timeouts, caps and TLS (`[serve]`).
     pub serve: Option<serving::ServeFile>,
+    /// Notification destinations and e-mail (`[notify]`).
+    pub notify: Option<notify::NotifyFile>,
 }
 
 /// The resolved configuration.
@@ -48,6 +51,8 @@ pub struct Config {
     pub evaluate_order_wait: std::time::Duration,
     /// `[serve]` as the file has it; `baton serve` resolves it with its flags.
     pub serve: serving::ServeFile,
+    /// `[notify]`, resolved.
+    pub notify: baton_server::NotifySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -59,6 +64,7 @@ impl std::fmt::Debug for Config {
             .field("policy", &self.policy)
             .field("evaluate_order_wait", &self.evaluate_order_wait)
             .field("serve", &self.serve)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -126,6 +132,10 @@ impl Config {
                 file_config.evaluate_order_wait_ms.unwrap_or(1000),
             ),
             serve: file_config.serve.unwrap_or_default(),
+            notify: file_config
+                .notify
+                .unwrap_or_default()
+                .resolve(std::env::var("BATON_SMTP_PASSWORD").ok())?,
         })
     }
 }
@@ -178,6 +188,20 @@ max_streams_per_token = 16
 # HTTPS: a PEM certificate chain and its private key.
 # tls_cert = "cert.pem"
 # tls_key = "key.pem"
+
+# Notifications (docs/notifications.md). Channels are declared in the policy;
+# each webhook channel names the environment variable holding its secret.
+[notify]
+# Refuse channel URLs on loopback and private networks unless true.
+allow_private_destinations = false
+# Where people open Baton, for the links in messages.
+public_url = "http://127.0.0.1:8080"
+# E-mail channels send through this server (password: BATON_SMTP_PASSWORD).
+# smtp_host = "smtp.example.com"
+# smtp_port = 587
+# smtp_tls = "starttls"
+# smtp_from = "baton@example.com"
+# smtp_username = "baton"
 "#;
 
 #[cfg(test)]

@@ -266,6 +266,9 @@ pub struct Handoff {
     /// before clocks existed or imported, until its next change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clocks: Option<crate::clocks::SlaClocks>,
+    /// Where it is in its escalation chain ([`crate::escalate`]), if one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<crate::escalate::ChainProgress>,
 }
 
 impl NewHandoff {
@@ -349,6 +352,7 @@ impl NewHandoff {
             route_rule: None,
             missing_fields: Vec::new(),
             clocks: None,
+            escalation: None,
         })
     }
 }

@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clocks::{self, Which};
+use crate::escalate;
+use crate::notify::{Notification, notifications};
 use crate::policy::contract::ContractViolation;
 use crate::policy::{OnIncomplete, PayloadCheck, Policy};
-use crate::timers::{Timer, due_timers};
+use crate::timers::{Timer, TimerKind, due_timers};
 use crate::{Action, DomainError, EventKind, Handoff, LifecycleState, NewHandoff, lifecycle};
 
 /// Who is behind a timer's firing, in events' `actor`.
@@ -29,6 +31,11 @@ pub struct Reaction {
     pub events: Vec<(EventKind, Value)>,
     /// Every timer the handoff needs from now on (replaces what was armed).
     pub timers: Vec<Timer>,
+    /// Messages to send, one outbox delivery each.
+    pub notifications: Vec<Notification>,
+    /// Who the events are by when no person is: [`SCHEDULER`] for SLA
+    /// reminders and breaches, `policy:<chain>` for escalation levels.
+    pub actor: Option<String>,
 }
 
 /// Why admission refused a new handoff.
@@ -183,12 +190,17 @@ pub fn admit(
     }
     handoff.policy_version = Some(policy.version.clone());
     clocks::follow(None, &mut handoff, EventKind::Created, policy, now);
+    escalate::start(&mut handoff, policy, now);
     let timers = due_timers(&handoff, policy);
     let data = serde_json::to_value(&handoff).unwrap_or(Value::Null);
+    let events = vec![(EventKind::Created, data)];
+    let notifications = notifications(&handoff, &events, None, policy, now);
     Ok(Reaction {
         handoff,
-        events: vec![(EventKind::Created, data)],
+        events,
         timers,
+        notifications,
+        actor: None,
     })
 }
 
@@ -252,17 +264,22 @@ pub fn act(
     let change = lifecycle::apply(handoff, action, actor, now)?;
     let mut after = change.handoff;
     clocks::follow(Some(handoff), &mut after, change.kind, policy, now);
+    escalate::follow(handoff, &mut after, change.kind, policy, now);
     let claim_token = match after.state {
         _ if fresh_claim => Some(claim.fresh.to_owned()),
         LifecycleState::InProgress | LifecycleState::Waiting => claim.stored.map(str::to_owned),
         _ => None,
     };
     let timers = due_timers(&after, policy);
+    let events = vec![(change.kind, change.data)];
+    let notifications = notifications(&after, &events, None, policy, now);
     Ok(Acted {
         reaction: Reaction {
             handoff: after,
-            events: vec![(change.kind, change.data)],
+            events,
             timers,
+            notifications,
+            actor: None,
         },
         claim_token,
         fresh_claim,
@@ -280,16 +297,18 @@ pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -
     let needed = due_timers(handoff, policy);
     let live = needed
         .iter()
-        .find(|t| t.kind == timer.kind && t.level == timer.level && t.due_at <= now);
-    let (Some(live), Some(mut clocks)) = (live.copied(), handoff.clocks.clone()) else {
-        return Reaction {
-            handoff: handoff.clone(),
-            events: Vec::new(),
-            timers: needed,
-        };
+        .find(|t| t.kind == timer.kind && t.level == timer.level && t.due_at <= now)
+        .copied();
+    let Some(live) = live else {
+        return unchanged(handoff, needed);
+    };
+    let Some(which) = timer.kind.clock() else {
+        return fire_escalation(handoff, &live, policy, now);
+    };
+    let Some(mut clocks) = handoff.clocks.clone() else {
+        return unchanged(handoff, needed);
     };
     let calendar = policy.calendar_for(handoff.impact.as_str());
-    let which = timer.kind.clock();
     let clock = clocks.get_mut(which);
     let breached = clock.is_breached(&calendar, now);
     let mut events = Vec::new();
@@ -322,10 +341,47 @@ pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -
         after.updated_at = now;
     }
     let timers = due_timers(&after, policy);
+    let notifications = notifications(&after, &events, None, policy, now);
     Reaction {
         handoff: after,
         events,
         timers,
+        notifications,
+        actor: Some(SCHEDULER.to_owned()),
+    }
+}
+
+/// Nothing to fire: the handoff as it is, and the timers it needs.
+fn unchanged(handoff: &Handoff, timers: Vec<Timer>) -> Reaction {
+    Reaction {
+        handoff: handoff.clone(),
+        events: Vec::new(),
+        timers,
+        notifications: Vec::new(),
+        actor: None,
+    }
+}
+
+/// Fires the due level of the handoff's escalation chain.
+fn fire_escalation(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timestamp) -> Reaction {
+    debug_assert_eq!(live.kind, TimerKind::Escalation);
+    let mut after = handoff.clone();
+    let Some(fired) = escalate::fire_level(&mut after, policy, live.due_at, now) else {
+        return unchanged(handoff, due_timers(handoff, policy));
+    };
+    let kind = fired
+        .events
+        .last()
+        .map_or(EventKind::Escalated, |(k, _)| *k);
+    clocks::follow(Some(handoff), &mut after, kind, policy, now);
+    let timers = due_timers(&after, policy);
+    let notifications = notifications(&after, &fired.events, Some(&fired.level), policy, now);
+    Reaction {
+        handoff: after,
+        events: fired.events,
+        timers,
+        notifications,
+        actor: Some(fired.actor),
     }
 }
 

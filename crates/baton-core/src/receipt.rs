@@ -82,6 +82,10 @@ pub struct ClosureReceipt {
     /// When it was resolved.
     #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
     pub resolved_at: Timestamp,
+    /// True when the policy decided on its own (an escalation level's
+    /// `auto`, `decided_by = "policy:<chain>"`), never a person.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 impl ReceiptInput {
@@ -121,6 +125,7 @@ impl ReceiptInput {
             customer_note: self.customer_note,
             internal_note: self.internal_note,
             resolved_at: now,
+            automatic: false,
         })
     }
 }

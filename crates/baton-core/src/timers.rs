@@ -27,15 +27,18 @@ pub enum TimerKind {
     ResolveReminder,
     /// The resolve clock ran out.
     ResolveBreach,
+    /// The next level of the handoff's escalation chain (`level` is its index).
+    Escalation,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::AcceptReminder,
         Self::AcceptBreach,
         Self::ResolveReminder,
         Self::ResolveBreach,
+        Self::Escalation,
     ];
 
     /// The stored name, e.g. `accept_breach`.
@@ -45,6 +48,7 @@ impl TimerKind {
             Self::AcceptBreach => "accept_breach",
             Self::ResolveReminder => "resolve_reminder",
             Self::ResolveBreach => "resolve_breach",
+            Self::Escalation => "escalation",
         }
     }
 
@@ -53,11 +57,12 @@ impl TimerKind {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// The clock it watches.
-    pub fn clock(self) -> Which {
+    /// The clock it watches (`None` for an escalation level).
+    pub fn clock(self) -> Option<Which> {
         match self {
-            Self::AcceptReminder | Self::AcceptBreach => Which::Accept,
-            Self::ResolveReminder | Self::ResolveBreach => Which::Resolve,
+            Self::AcceptReminder | Self::AcceptBreach => Some(Which::Accept),
+            Self::ResolveReminder | Self::ResolveBreach => Some(Which::Resolve),
+            Self::Escalation => None,
         }
     }
 
@@ -81,7 +86,8 @@ pub struct Timer {
 }
 
 /// The timers `handoff` needs now: a reminder and a breach for each running
-/// clock, except those that already fired in this cycle. Empty for a closed,
+/// clock, except those that already fired in this cycle, and the next level
+/// of its escalation chain when that is armed ([`crate::escalate::next_due`]). Empty for a closed,
 /// resolved or parked item, and for an impact the policy does not declare.
 /// Sorted by due time.
 pub fn due_timers(handoff: &Handoff, policy: &Policy) -> Vec<Timer> {
@@ -114,6 +120,14 @@ pub fn due_timers(handoff: &Handoff, policy: &Policy) -> Vec<Timer> {
         {
             timers.push(timer(handoff, breach, at));
         }
+    }
+    if let Some((level, due_at)) = crate::escalate::next_due(handoff, policy) {
+        timers.push(Timer {
+            handoff_id: handoff.id,
+            kind: TimerKind::Escalation,
+            level: u32::try_from(level).unwrap_or(u32::MAX),
+            due_at: ceil_to_micros(due_at),
+        });
     }
     timers.sort_by_key(|t| (t.due_at, t.kind));
     timers

@@ -16,7 +16,7 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::api::{evaluate, events, handoffs, health, policy, reports, views};
+use crate::api::{deliveries, evaluate, events, handoffs, health, policy, reports, views};
 use crate::{AppState, ENDPOINTS};
 
 /// The error body every refusal has: `{"error": {"code", "message", "field"?, "details"?}}`.
@@ -133,6 +133,8 @@ pub fn evaluate_signal() -> Schema {
         reports::report_weekly,
         events::list_events,
         events::stream_events,
+        deliveries::list_deliveries,
+        deliveries::redeliver,
     ),
     components(schemas(ErrorBody, handoffs::SortParam))
 )]

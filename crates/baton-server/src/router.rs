@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use baton_core::Permission;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{actions, evaluate, events, handoffs, health, policy, reports, views};
+use crate::api::{actions, deliveries, evaluate, events, handoffs, health, policy, reports, views};
 use crate::serving::limits;
 use crate::{ApiError, AppState, metrics, openapi};
 
@@ -204,6 +204,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "live event feed as server-sent events (after or Last-Event-ID)",
         Some(Views),
     ),
+    ep(
+        "GET",
+        "/v1/deliveries",
+        "outbox deliveries, newest first; the dead-letter list is state=dead (state, limit)",
+        Some(Admin),
+    ),
+    ep(
+        "POST",
+        "/v1/deliveries/{id}/redeliver",
+        "queue a dead or delivered delivery again (and enable its channel if a 410 disabled it)",
+        Some(Admin),
+    ),
 ];
 
 /// The API's router over `state`; every answer is counted in
@@ -234,6 +246,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/weekly", get(reports::report_weekly))
         .route("/v1/events", get(events::list_events))
         .route("/v1/events/stream", get(events::stream_events))
+        .route("/v1/deliveries", get(deliveries::list_deliveries))
+        .route("/v1/deliveries/{id}/redeliver", post(deliveries::redeliver))
         .fallback(|| async { ApiError::new("not_found", "no such route; see /docs") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -22,6 +22,10 @@ baton_store::sql_backend! {
              (SELECT handoff_id, kind, level FROM timers WHERE due_us <= $1 AND lease_us <= $1 \
               ORDER BY due_us LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING handoff_id, kind, level, due_us",
+    claim_deliveries: "UPDATE deliveries SET lease_us = $2 WHERE id IN \
+             (SELECT id FROM deliveries WHERE state = 'pending' AND next_us <= $1 AND lease_us <= $1 \
+              ORDER BY next_us LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, channel, handoff_id, event, role, payload, state, attempts, next_us, last_error, created_us, updated_us",
     extra: {
         async fn notify_policy(&self, version: &str) -> Result<(), StoreError> {
             sqlx::query("SELECT pg_notify($1, $2)")

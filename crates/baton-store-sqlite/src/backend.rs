@@ -16,4 +16,6 @@ baton_store::sql_backend! {
     // One instance per file: nothing to lease ($2 is unused).
     claim_timers: "SELECT handoff_id, kind, level, due_us FROM timers \
              WHERE due_us <= $1 AND $2 IS NOT NULL ORDER BY due_us LIMIT $3",
+    claim_deliveries: "SELECT id, channel, handoff_id, event, role, payload, state, attempts, next_us, last_error, created_us, updated_us \
+             FROM deliveries WHERE state = 'pending' AND next_us <= $1 AND $2 IS NOT NULL ORDER BY next_us LIMIT $3",
 }

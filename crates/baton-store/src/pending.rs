@@ -68,6 +68,8 @@ pub struct PendingRows {
     pub events: Vec<Event>,
     /// Timers to arm.
     pub timers: Vec<Timer>,
+    /// Outbox deliveries: id, handoff id, the notification, due µs.
+    pub deliveries: Vec<(Uuid, Uuid, baton_core::notify::Notification, i64)>,
 }
 
 impl PendingRows {
@@ -112,5 +114,6 @@ impl PendingRows {
             && self.idempotency.is_empty()
             && self.events.is_empty()
             && self.timers.is_empty()
+            && self.deliveries.is_empty()
     }
 }

@@ -49,6 +49,25 @@ pub const EVENT_INSERT_COLUMNS: &str =
     "events (position, handoff_id, seq, kind, actor, at_us, data, prev_hash, hash)";
 /// Columns of a timer row: handoff_id, kind, level, due_us.
 pub const TIMER_INSERT_COLUMNS: &str = "timers (handoff_id, kind, level, due_us)";
+/// Columns of a new delivery row: id, channel, handoff_id, event, role,
+/// payload, state, next_us, created_us, updated_us.
+pub const DELIVERY_INSERT_COLUMNS: &str = "deliveries (id, channel, handoff_id, event, role, payload, state, next_us, created_us, updated_us)";
+/// A delivery's columns, as read.
+pub const DELIVERY_COLUMNS: &str = "id, channel, handoff_id, event, role, payload, state, attempts, next_us, last_error, created_us, updated_us";
+/// Record an attempt: id, state, attempts, next_us, last_error, updated_us.
+pub const RECORD_ATTEMPT: &str = "UPDATE deliveries SET state = $2, attempts = $3, next_us = $4, \
+     lease_us = 0, last_error = $5, updated_us = $6 WHERE id = $1";
+/// Queue a finished delivery again: id, now µs.
+pub const REDELIVER: &str = "UPDATE deliveries SET state = 'pending', attempts = 0, next_us = $2, \
+     lease_us = 0, updated_us = $2 WHERE id = $1 AND state <> 'pending'";
+/// Disable a channel: channel, disabled_us, reason.
+pub const DISABLE_CHANNEL: &str = "INSERT INTO disabled_channels (channel, disabled_us, reason) VALUES ($1, $2, $3) \
+     ON CONFLICT (channel) DO UPDATE SET disabled_us = excluded.disabled_us, reason = excluded.reason";
+/// Disable a channel: channel, disabled_us, reason.
+pub const DISABLED_CHANNELS: &str =
+    "SELECT channel, disabled_us, reason FROM disabled_channels ORDER BY channel";
+/// Enable a channel: channel.
+pub const ENABLE_CHANNEL: &str = "DELETE FROM disabled_channels WHERE channel = $1";
 /// Disarm every timer of a handoff: handoff_id.
 pub const DELETE_TIMERS_OF: &str = "DELETE FROM timers WHERE handoff_id = $1";
 /// Take one armed timer as it was armed (the row goes: it fires once):

@@ -24,7 +24,9 @@
 /// claim_token $5, last_seq $6, doc $7` of handoff `$8` if its state is `$9`.
 /// `claim_timers` answers `handoff_id, kind, level, due_us` of up to `$3`
 /// timers due at `$1` µs, leasing them until `$2` µs where the dialect can.
-/// `extra` (optional) holds more `Store` methods of this backend, e.g.
+/// `claim_deliveries` answers [`sql::DELIVERY_COLUMNS`] of up to `$3`
+/// pending deliveries due at `$1` µs, leasing them until `$2` µs where the
+/// dialect can. `extra` (optional) holds more `Store` methods of this backend, e.g.
 /// PostgreSQL's policy `NOTIFY`/`LISTEN`.
 #[macro_export]
 macro_rules! sql_backend {
@@ -36,7 +38,8 @@ macro_rules! sql_backend {
         begin: $begin:expr,
         lock_head: $lock_head:expr,
         update: $update:expr,
-        claim_timers: $claim_timers:expr
+        claim_timers: $claim_timers:expr,
+        claim_deliveries: $claim_deliveries:expr
         $(, extra: { $($extra:tt)* })? $(,)?
     ) => {
         use baton_core::event::{from_micros, micros};
@@ -401,6 +404,139 @@ macro_rules! sql_backend {
                     .try_get(0)
                     .map_err(map_err)?;
                 Ok(u64::try_from(n).unwrap_or(0))
+            }
+        }
+
+        fn delivery_row(row: &$row) -> Result<$crate::Delivery, StoreError> {
+            let id: String = row.try_get(0).map_err(map_err)?;
+            let handoff_id: String = row.try_get(2).map_err(map_err)?;
+            let payload: String = row.try_get(5).map_err(map_err)?;
+            let state: String = row.try_get(6).map_err(map_err)?;
+            let attempts: i64 = row.try_get(7).map_err(map_err)?;
+            Ok($crate::Delivery {
+                id: id.parse().map_err(StoreError::backend)?,
+                channel: row.try_get(1).map_err(map_err)?,
+                handoff_id: handoff_id.parse().map_err(StoreError::backend)?,
+                event: row.try_get(3).map_err(map_err)?,
+                role: row.try_get(4).map_err(map_err)?,
+                payload: serde_json::from_str(&payload).map_err(StoreError::backend)?,
+                state: $crate::DeliveryState::parse(&state)
+                    .ok_or_else(|| StoreError::backend(format!("unknown delivery state {state:?}")))?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                next_at: from_micros(row.try_get(8).map_err(map_err)?),
+                last_error: row.try_get(9).map_err(map_err)?,
+                created_at: from_micros(row.try_get(10).map_err(map_err)?),
+                updated_at: from_micros(row.try_get(11).map_err(map_err)?),
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::DeliveryStore for $store {
+            async fn claim_due_deliveries(
+                &self,
+                now: Timestamp,
+                lease_until: Timestamp,
+                limit: u32,
+            ) -> Result<Vec<$crate::Delivery>, StoreError> {
+                let rows = sqlx::query($claim_deliveries)
+                    .bind(micros(now))
+                    .bind(micros(lease_until))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let mut found = rows.iter().map(delivery_row).collect::<Result<Vec<_>, _>>()?;
+                found.sort_by_key(|d| (d.next_at, d.id));
+                Ok(found)
+            }
+
+            async fn record_attempt(&self, id: Uuid, r: &$crate::AttemptRecord) -> Result<(), StoreError> {
+                // The streaks pool may write (on SQLite it is the writer's connection).
+                sqlx::query(sql::RECORD_ATTEMPT)
+                    .bind(id.to_string())
+                    .bind(r.state.as_str())
+                    .bind(i64::from(r.attempts))
+                    .bind(micros(r.next_at))
+                    .bind(r.error.clone())
+                    .bind(micros(r.now))
+                    .execute(&self.streaks)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn list_deliveries(
+                &self,
+                state: Option<$crate::DeliveryState>,
+                limit: u32,
+            ) -> Result<Vec<$crate::Delivery>, StoreError> {
+                let text = format!(
+                    "SELECT {} FROM deliveries WHERE ($1 = '' OR state = $1) ORDER BY created_us DESC, id DESC LIMIT $2",
+                    sql::DELIVERY_COLUMNS
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(text))
+                    .bind(state.map_or("", |s| s.as_str()))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(delivery_row).collect()
+            }
+
+            async fn get_delivery(&self, id: Uuid) -> Result<Option<$crate::Delivery>, StoreError> {
+                let text = format!("SELECT {} FROM deliveries WHERE id = $1", sql::DELIVERY_COLUMNS);
+                let row = sqlx::query(sqlx::AssertSqlSafe(text))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(delivery_row).transpose()
+            }
+
+            async fn redeliver(&self, id: Uuid, now: Timestamp) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::REDELIVER)
+                    .bind(id.to_string())
+                    .bind(micros(now))
+                    .execute(&self.streaks)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn disable_channel(&self, channel: &str, reason: &str, now: Timestamp) -> Result<(), StoreError> {
+                sqlx::query(sql::DISABLE_CHANNEL)
+                    .bind(channel)
+                    .bind(micros(now))
+                    .bind(reason)
+                    .execute(&self.streaks)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn disabled_channels(&self) -> Result<Vec<(String, Timestamp, String)>, StoreError> {
+                let rows = sqlx::query(sql::DISABLED_CHANNELS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get(0).map_err(map_err)?,
+                            from_micros(r.try_get(1).map_err(map_err)?),
+                            r.try_get(2).map_err(map_err)?,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn enable_channel(&self, channel: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::ENABLE_CHANNEL)
+                    .bind(channel)
+                    .execute(&self.streaks)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
             }
         }
 

@@ -91,6 +91,24 @@ macro_rules! sql_write_tx {
                     }
                     q.execute(&mut **self.conn()?).await.map_err(map_err)?;
                 }
+                for chunk in pending.deliveries.chunks(sql::insert_chunk(10)) {
+                    let text = sql::multi_row_insert(sql::DELIVERY_INSERT_COLUMNS, 10, chunk.len());
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+                    for (id, handoff_id, n, due_us) in chunk {
+                        q = q
+                            .bind(id.to_string())
+                            .bind(n.channel.clone())
+                            .bind(handoff_id.to_string())
+                            .bind(n.event.clone())
+                            .bind(n.role.clone())
+                            .bind(n.payload.to_string())
+                            .bind("pending")
+                            .bind(*due_us)
+                            .bind(*due_us)
+                            .bind(*due_us);
+                    }
+                    q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+                }
                 for chunk in pending.timers.chunks(sql::insert_chunk(4)) {
                     let text = sql::multi_row_insert(sql::TIMER_INSERT_COLUMNS, 4, chunk.len());
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
@@ -231,6 +249,19 @@ macro_rules! sql_write_tx {
                         .map_err(map_err)?;
                 }
                 self.pending.timers.extend_from_slice(timers);
+                Ok(())
+            }
+
+            async fn enqueue(
+                &mut self,
+                id: Uuid,
+                notifications: &[baton_core::notify::Notification],
+                now: Timestamp,
+            ) -> Result<(), StoreError> {
+                let due = micros(now);
+                for n in notifications {
+                    self.pending.deliveries.push((Uuid::now_v7(), id, n.clone(), due));
+                }
                 Ok(())
             }
 

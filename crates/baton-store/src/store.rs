@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use baton_core::notify::Notification;
 use baton_core::policy::Policy;
 use baton_core::timers::Timer;
 use baton_core::{Action, ChainHead, ChainVerdict, Event, Handoff, NewEvent, verify_chain};
@@ -29,6 +30,8 @@ pub struct CreateHandoff {
     /// The timers its clocks need ([`baton_core::react::admit`]), armed in
     /// the same transaction.
     pub timers: Vec<Timer>,
+    /// Its notifications, written to the outbox in the same transaction.
+    pub notifications: Vec<Notification>,
     /// Makes retries safe: the same key and body give the same handoff.
     pub idempotency: Option<Idempotency>,
 }
@@ -201,10 +204,128 @@ pub trait TimerStore: Send + Sync + 'static {
     async fn count_timers(&self) -> Result<u64, StoreError>;
 }
 
+/// Where an outbox delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The receiver took it.
+    Delivered,
+    /// Every attempt failed, or its channel is disabled: the dead-letter list.
+    Dead,
+}
+
+impl DeliveryState {
+    /// `pending`, `delivered` or `dead`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Parses a stored or query name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Dead]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// One outbox delivery: a notification on its way to a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Its id: the `webhook-id`, the same on every attempt.
+    pub id: Uuid,
+    /// The policy channel it goes to.
+    pub channel: String,
+    /// The handoff it is about.
+    pub handoff_id: Uuid,
+    /// What it tells, e.g. `breach`.
+    pub event: String,
+    /// The fan-out role it is for, if any.
+    pub role: Option<String>,
+    /// The message (JSON).
+    pub payload: serde_json::Value,
+    /// Pending, delivered or dead.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (while pending).
+    pub next_at: Timestamp,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was written (with its cause).
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// The outcome of one delivery attempt, to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// The state after it.
+    pub state: DeliveryState,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+    /// When to try next (while pending).
+    pub next_at: Timestamp,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When it was made.
+    pub now: Timestamp,
+}
+
+/// The deliveries concern: the outbox the writer fills (in the transaction
+/// of each change) and the dispatcher empties.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Up to `limit` pending deliveries due at `now`, oldest due first, each
+    /// leased until `lease_until` where instances share the database.
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records an attempt's outcome and frees the lease.
+    async fn record_attempt(&self, id: Uuid, record: &AttemptRecord) -> Result<(), StoreError>;
+
+    /// Up to `limit` deliveries, newest first, in `state` if given.
+    async fn list_deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// One delivery.
+    async fn get_delivery(&self, id: Uuid) -> Result<Option<Delivery>, StoreError>;
+
+    /// Queues a dead or delivered delivery again, attempts from zero, due at
+    /// `now`; false if there is none or it is still pending.
+    async fn redeliver(&self, id: Uuid, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Marks a channel disabled (its receiver answered 410 Gone).
+    async fn disable_channel(
+        &self,
+        channel: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Disabled channels: `(channel, since, reason)`.
+    async fn disabled_channels(&self) -> Result<Vec<(String, Timestamp, String)>, StoreError>;
+
+    /// Enables a disabled channel again; false if it was not disabled.
+    async fn enable_channel(&self, channel: &str) -> Result<bool, StoreError>;
+}
+
 /// A Baton backend. Writes go through [`Store::writer`]; reads are the
 /// backend's own, one trait per concern ([`TimerStore`], …).
 #[async_trait]
-pub trait Store: TimerStore + Send + Sync + 'static {
+pub trait Store: TimerStore + DeliveryStore + Send + Sync + 'static {
     /// The group-commit writer of this store.
     fn writer(&self) -> &Writer;
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod deliveries;
 mod demo;
 mod handoff;
 pub mod import;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { db } => admin::migrate(db).await,
         Command::Token { command } => admin::token(command).await,
         Command::Audit { command } => admin::audit(command).await,
+        Command::Deliveries { command } => deliveries::run(command).await,
         Command::Handoff { client, command } => handoff::run(client, command).await,
         Command::Policy { command } => policy::run(command),
         Command::Log { command } => log::run(command),

@@ -176,7 +176,7 @@ fn a_breach_fires_once_with_how_late_it_was() {
         fired
             .timers
             .iter()
-            .all(|t| t.kind.clock() == Which::Resolve)
+            .all(|t| t.kind.clock() == Some(Which::Resolve))
     );
     // The same timer again: nothing.
     let again = fire(&fired.handoff, &breach, &policy, t("2026-06-01T10:03"));
@@ -300,7 +300,7 @@ fn run_timers(
         let reaction = fire(h, &next, &policy, now);
         for (kind, _) in &reaction.events {
             let clocks = before.clocks.as_ref().unwrap();
-            let clock = clocks.get(next.kind.clock());
+            let clock = clocks.get(next.kind.clock().unwrap());
             prop_assert!(before.state.is_open(), "fired for a {} item", before.state);
             prop_assert_eq!(
                 clock.state,

@@ -116,6 +116,7 @@ pub async fn create_with_policy(
         .create_handoff(CreateHandoff {
             handoff: admitted.handoff,
             timers: admitted.timers,
+            notifications: admitted.notifications,
             idempotency,
         })
         .await?;

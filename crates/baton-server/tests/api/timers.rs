@@ -191,6 +191,7 @@ async fn create_many(app: &TestApp, n: usize) {
         app.state.store.create_handoff(baton_store::CreateHandoff {
             handoff: admitted.handoff,
             timers: admitted.timers,
+            notifications: admitted.notifications,
             idempotency: None,
         })
     });

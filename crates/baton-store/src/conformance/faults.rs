@@ -216,6 +216,15 @@ impl<W: WriteTx> WriteTx for FaultyTx<W> {
         self.faults.check(Step::Timers)
     }
 
+    async fn enqueue(
+        &mut self,
+        id: Uuid,
+        notifications: &[baton_core::notify::Notification],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.enqueue(id, notifications, now).await
+    }
+
     async fn take_timer(&mut self, timer: &baton_core::timers::Timer) -> Result<bool, StoreError> {
         let taken = self.inner.take_timer(timer).await?;
         self.faults.check(Step::Timers)?;

@@ -41,6 +41,7 @@ pub fn new_handoff(group: &str, impact: &str, reason: &str, secs: i64) -> Create
     CreateHandoff {
         handoff,
         timers: Vec::new(),
+        notifications: Vec::new(),
         idempotency: None,
     }
 }

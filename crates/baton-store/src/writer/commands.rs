@@ -123,6 +123,9 @@ async fn create(
     tx.arm_timers(handoff.id, &cmd.timers, false)
         .await
         .fault()?;
+    tx.enqueue(handoff.id, &cmd.notifications, handoff.created_at)
+        .await
+        .fault()?;
     Ok(Created {
         handoff: handoff.clone(),
         replayed: false,
@@ -231,6 +234,9 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
     tx.arm_timers(cmd.id, &reaction.timers, true)
         .await
         .fault()?;
+    tx.enqueue(cmd.id, &reaction.notifications, cmd.now)
+        .await
+        .fault()?;
     let fresh_claim = acted.fresh_claim;
     Ok(Acted {
         handoff: reaction.handoff,
@@ -281,7 +287,10 @@ async fn fire(
                 NewEvent {
                     handoff_id: id,
                     kind,
-                    actor: react::SCHEDULER.to_owned(),
+                    actor: reaction
+                        .actor
+                        .clone()
+                        .unwrap_or_else(|| react::SCHEDULER.to_owned()),
                     at: cmd.now,
                     data,
                 },
@@ -291,6 +300,9 @@ async fn fire(
         }
     }
     tx.arm_timers(id, &reaction.timers, true).await.fault()?;
+    tx.enqueue(id, &reaction.notifications, cmd.now)
+        .await
+        .fault()?;
     Ok(Fired {
         taken: true,
         events,

@@ -65,6 +65,13 @@ pub trait WriteTx: Send + 'static {
         timers: &[Timer],
         replace: bool,
     ) -> Result<(), StoreError>;
+    /// Writes one outbox delivery per notification of handoff `id`, due at `now`.
+    async fn enqueue(
+        &mut self,
+        id: Uuid,
+        notifications: &[baton_core::notify::Notification],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
     /// Takes (deletes) `timer` if it is still armed exactly as given; false
     /// if it fired, moved or was disarmed meanwhile.
     async fn take_timer(&mut self, timer: &Timer) -> Result<bool, StoreError>;
