@@ -9,7 +9,10 @@ use baton_store::{Delivery, DeliveryState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::extract::{ApiPath, ApiQuery, Caller};
+use axum::extract::{FromRequest, Request};
+
+use super::actions::Empty;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::openapi::IdParam;
 use crate::{ApiError, AppState};
 
@@ -129,14 +132,25 @@ pub async fn list_deliveries(
     path = "/v1/deliveries/{id}/redeliver",
     tag = "deliveries",
     params(IdParam),
-    responses((status = 200, description = "the delivery, pending again", body = DeliveryView))
+    request_body(content = Empty, description = "nothing: an empty object or no body"),
+    responses(
+        (status = 200, description = "the delivery, pending again", body = DeliveryView),
+        (status = 409, description = "the delivery is still pending", body = crate::openapi::ErrorBody),
+    )
 )]
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
+    request: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Admin)?;
+    let body: ApiJson<serde_json::Value> = ApiJson::from_request(request, &state).await?;
+    crate::extract::parse_json::<Empty>(if body.raw.is_empty() {
+        b"{}"
+    } else {
+        &body.raw
+    })?;
     let missing = || ApiError::new("not_found", format!("no delivery with id {id}"));
     let uuid = Uuid::parse_str(&id).map_err(|_| missing())?;
     let delivery = state.store.get_delivery(uuid).await?.ok_or_else(missing)?;

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod escalation;
 mod evaluate_order;
 mod events;
 mod hostile_text;
