@@ -304,6 +304,27 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Admit a handoff and print the timeline of reminders, breaches and
+    /// other events its timers fire with nobody acting on it.
+    #[command(after_help = "Example:\n  \
+  baton policy simulate examples/policies/it-incidents.toml \\\n      \
+  --handoff examples/handoffs/major-incident.json --at 2026-06-01T07:00:00Z --until +8h")]
+    Simulate {
+        /// The policy file (TOML).
+        file: PathBuf,
+        /// The new handoff (the POST /v1/handoffs body, JSON); `-` for stdin.
+        #[arg(long)]
+        handoff: PathBuf,
+        /// How far to run after --at: a duration such as +3d, +8h or +1h 30m.
+        #[arg(long, default_value = "+3d")]
+        until: String,
+        /// When the handoff is created (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print the timeline as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

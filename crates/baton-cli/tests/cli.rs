@@ -264,6 +264,149 @@ async fn policy_explain_names_the_rules_and_deadlines() {
     assert_eq!(v["deadlines"]["accept_by"], "2026-11-23T21:00:00Z");
 }
 
+fn example(rel: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `baton policy simulate POLICY --handoff FILE --at T …`, as JSON.
+async fn simulate(dir: &std::path::Path, handoff: &str, at: &str, until: &str) -> Vec<Value> {
+    let (ok, out, err) = run(
+        &dir.join("unused.db"),
+        &[
+            "policy",
+            "simulate",
+            &example("examples/policies/it-incidents.toml"),
+            "--handoff",
+            handoff,
+            "--at",
+            at,
+            "--until",
+            until,
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+fn fired(timeline: &[Value]) -> Vec<(String, String, String)> {
+    timeline[1..]
+        .iter()
+        .map(|e| {
+            (
+                e["local"].as_str().unwrap().to_owned(),
+                e["label"].as_str().unwrap().to_owned(),
+                e["data"]["clock"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn policy_simulate_prints_the_timeline_of_a_major_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    // Major incidents run on the wall clock (no calendar): times in UTC.
+    let major = example("examples/handoffs/major-incident.json");
+    let timeline = simulate(dir.path(), &major, "2026-06-01T07:00:00Z", "+3d").await;
+    let admitted = &timeline[0];
+    assert_eq!(admitted["kind"], "admitted");
+    assert_eq!(admitted["owner_group"], "crisis-manager");
+    assert_eq!(admitted["route_rule"], "major-to-crisis-manager");
+    assert_eq!(admitted["time_zone"], "UTC");
+    assert_eq!(admitted["accept_by"], "2026-06-01T07:15:00Z");
+    assert_eq!(admitted["resolve_by"], "2026-06-01T11:00:00Z");
+    let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert_eq!(
+        fired(&timeline),
+        vec![
+            s("2026-06-01 07:11:15 UTC", "reminder", "accept"),
+            s("2026-06-01 07:15:00 UTC", "breach", "accept"),
+            s("2026-06-01 10:00:00 UTC", "reminder", "resolve"),
+            s("2026-06-01 11:00:00 UTC", "breach", "resolve"),
+        ]
+    );
+    assert_eq!(timeline[2]["kind"], "sla_breached");
+    // A horizon before the accept breach stops there.
+    let short = simulate(dir.path(), &major, "2026-06-01T07:00:00Z", "+14m").await;
+    assert_eq!(fired(&short).len(), 1);
+
+    // A high incident at 17:00 in Brussels runs on its business hours
+    // (08:00–18:00), shown in Europe/Brussels: 30 min to accept, 8 h to
+    // resolve, one hour of which is left on Monday.
+    let high = dir.path().join("high.json");
+    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(&major).unwrap()).unwrap();
+    body["impact"] = json!("high");
+    body["reason"] = json!("user_reported");
+    body["tier"] = json!("warm");
+    std::fs::write(&high, body.to_string()).unwrap();
+    let timeline = simulate(
+        dir.path(),
+        high.to_str().unwrap(),
+        "2026-06-01T15:00:00Z",
+        "+3d",
+    )
+    .await;
+    assert_eq!(timeline[0]["time_zone"], "Europe/Brussels");
+    assert_eq!(timeline[0]["owner_group"], "service-desk");
+    assert_eq!(
+        fired(&timeline),
+        vec![
+            s("2026-06-01 17:22:30 CEST", "reminder", "accept"),
+            s("2026-06-01 17:30:00 CEST", "breach", "accept"),
+            s("2026-06-02 13:00:00 CEST", "reminder", "resolve"),
+            s("2026-06-02 15:00:00 CEST", "breach", "resolve"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn policy_simulate_names_the_field_it_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let policy = example("examples/policies/it-incidents.toml");
+    let refused = |body: Value| {
+        let path = dir.path().join("h.json");
+        std::fs::write(&path, body.to_string()).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let mut body: Value = serde_json::from_str(
+        &std::fs::read_to_string(example("examples/handoffs/major-incident.json")).unwrap(),
+    )
+    .unwrap();
+    body["impact"] = json!("catastrophic");
+    let file = refused(body.clone());
+    let (ok, _, err) = run(&db, &["policy", "simulate", &policy, "--handoff", &file]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("impact: catastrophic is not a declared customer impact"),
+        "{err}"
+    );
+    body.as_object_mut().unwrap().remove("title");
+    let file = refused(body);
+    let (ok, _, err) = run(&db, &["policy", "simulate", &policy, "--handoff", &file]).await;
+    assert!(!ok);
+    assert!(err.contains("missing field `title`"), "{err}");
+    let (ok, _, err) = run(
+        &db,
+        &[
+            "policy",
+            "simulate",
+            "/nonexistent.toml",
+            "--handoff",
+            &file,
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("/nonexistent.toml"), "{err}");
+}
+
 #[tokio::test]
 async fn serve_exposes_metrics_on_their_own_listener() {
     use std::process::Stdio;

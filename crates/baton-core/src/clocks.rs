@@ -92,6 +92,16 @@ impl SlaClock {
         self.timer.is_breached(calendar, now)
     }
 
+    /// [`SlaClock::is_breached`] with the working time from `working`
+    /// instead of a calendar (a report's per-impact working time).
+    pub fn is_breached_by(
+        &self,
+        working: crate::policy::sla::WorkingBetween<'_>,
+        now: Timestamp,
+    ) -> bool {
+        self.timer.is_breached_by(working, now)
+    }
+
     fn stop(&mut self, calendar: &crate::policy::calendar::Calendar, now: Timestamp) {
         if self.state == ClockState::Stopped {
             return;
@@ -251,6 +261,14 @@ pub fn follow(
     after.clocks = Some(clocks);
 }
 
+#[path = "clocks/record.rs"]
+mod record;
+pub use record::{ClockRun, Tally, state_after};
+
 #[cfg(test)]
 #[path = "clocks/tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "clocks/agree.rs"]
+mod agree;

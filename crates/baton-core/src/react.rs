@@ -399,6 +399,31 @@ pub fn breached(handoff: &Handoff, which: Which, policy: &Policy, now: Timestamp
     Some(clocks.get(which).is_breached(&calendar, now))
 }
 
+/// The clocks of `after` (the handoff after a change at `now`) that this
+/// change stopped, each with whether it stopped breached
+/// ([`SlaClock::is_breached`](crate::clocks::SlaClock::is_breached)): what
+/// `/metrics` counts at a claim (accept) or a resolution (resolve). A claim
+/// after a release stops nothing (the accept clock stopped at the first
+/// claim of the cycle). `None` without clocks or for an undeclared impact.
+pub fn stopped(after: &Handoff, policy: &Policy, now: Timestamp) -> Option<Vec<(Which, bool)>> {
+    let clocks = after.clocks.as_ref()?;
+    policy.impact(after.impact.as_str())?;
+    let calendar = policy.calendar_for(after.impact.as_str());
+    // Stores keep microseconds; `now` may carry nanoseconds, or the reverse.
+    let micros = now.as_microsecond();
+    Some(
+        Which::BOTH
+            .into_iter()
+            .filter(|w| {
+                let clock = clocks.get(*w);
+                clock.state == clocks::ClockState::Stopped
+                    && clock.stopped_at.map(|at| at.as_microsecond()) == Some(micros)
+            })
+            .map(|w| (w, clocks.get(w).is_breached(&calendar, now)))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 #[path = "react/tests.rs"]
 mod tests;

@@ -18,8 +18,9 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use baton_core::clocks::Which;
 use baton_core::policy::Policy;
-use baton_core::{EventKind, Handoff};
+use baton_core::{EventKind, Handoff, react};
 use baton_store::{Acted, OpenTotal};
 use jiff::Timestamp;
 use metrics::{Key, Label, Level, Metadata, Recorder, SharedString};
@@ -46,8 +47,11 @@ pub const TIME_TO_ACCEPT: &str = "baton_time_to_accept_seconds";
 /// Seconds from creation to a resolution, `{workflow, impact}`; histogram over
 /// [`DURATION_BUCKETS`].
 pub const TIME_TO_RESOLVE: &str = "baton_time_to_resolve_seconds";
-/// Missed SLA deadlines, `{kind, impact}`: `kind="accept"` for a first claim
-/// after `accept_by`, `kind="resolve"` for a resolution after `resolve_by`; counter.
+/// Breached SLA clock cycles, `{kind, impact}`: `kind="accept"` for a claim
+/// that stops the accept clock with its budget used up, `kind="resolve"` for
+/// a resolution that stops the resolve clock so; counter. The live-clock
+/// rule of `baton_core::clocks` (docs/sla-clocks.md), as reports and
+/// `replay --simulate` count it.
 pub const SLA_BREACHES: &str = "baton_sla_breaches_total";
 /// API requests answered, `{method, route, status}`; counter.
 pub const HTTP_REQUESTS: &str = "baton_http_requests_total";
@@ -79,7 +83,7 @@ pub const SERIES: [(&str, &str, &str); 8] = [
     (
         SLA_BREACHES,
         "counter",
-        "claims after accept_by (kind=accept) and resolutions after resolve_by (kind=resolve)",
+        "claims (kind=accept) and resolutions (kind=resolve) that stop an SLA clock whose working-time budget is used up",
     ),
     (HTTP_REQUESTS, "counter", "API requests answered"),
 ];
@@ -138,20 +142,31 @@ impl Metrics {
         self.count(HANDOFFS_CREATED, item_labels(handoff));
     }
 
-    /// Records what an action did: a first claim observes the time to accept
-    /// (and an accept breach after `accept_by`); a resolution counts, observes
-    /// the time to resolve (and a resolve breach after `resolve_by`).
-    pub fn handoff_acted(&self, acted: &Acted) {
+    /// Records what an action did under `policy` (the one it was acted
+    /// under): a first claim observes the time to accept; a resolution
+    /// counts and observes the time to resolve. A claim or resolution that
+    /// stops an SLA clock counts a breach when [`sla_breached`] says so.
+    pub fn handoff_acted(&self, acted: &Acted, policy: &Policy) {
         let h = &acted.handoff;
         let now = acted.event.at;
-        let (histogram, deadline, kind) = match acted.event.kind {
-            EventKind::Claimed if acted.first_claim => (TIME_TO_ACCEPT, h.accept_by, "accept"),
+        let (histogram, which) = match acted.event.kind {
+            EventKind::Claimed => (TIME_TO_ACCEPT, Which::Accept),
             EventKind::Resolved => {
                 self.count(HANDOFFS_RESOLVED, item_labels(h));
-                (TIME_TO_RESOLVE, h.resolve_by, "resolve")
+                (TIME_TO_RESOLVE, Which::Resolve)
             }
             _ => return,
         };
+        if sla_breached(acted, which, policy) {
+            let labels = vec![
+                Label::new("kind", which.as_str()),
+                Label::new("impact", h.impact.to_string()),
+            ];
+            self.count(SLA_BREACHES, labels);
+        }
+        if which == Which::Accept && !acted.first_claim {
+            return;
+        }
         let labels = vec![
             Label::new("workflow", h.workflow.to_string()),
             Label::new("impact", h.impact.to_string()),
@@ -162,13 +177,6 @@ impl Metrics {
             .record(seconds);
         // Fold the sample into its buckets now: unscraped samples would pile up.
         self.handle.run_upkeep();
-        if deadline.is_some_and(|by| now > by) {
-            let labels = vec![
-                Label::new("kind", kind),
-                Label::new("impact", h.impact.to_string()),
-            ];
-            self.count(SLA_BREACHES, labels);
-        }
     }
 
     /// Counts an answered API request; `route` is the matched path template.
@@ -262,6 +270,32 @@ pub(crate) async fn count_requests(
         .metrics
         .request_answered(&method, route.as_ref(), response.status());
     response
+}
+
+/// Whether the action of `acted` (a claim for [`Which::Accept`], a
+/// resolution for [`Which::Resolve`]) stopped that clock with its budget
+/// used up, by the live clock of the handoff after the action
+/// ([`react::stopped`]): only the action that stops the clock of the current
+/// cycle counts (a claim after a release does not; the first claim after a
+/// reopen does).
+///
+/// Items without clocks (created before live clocks existed, or imported)
+/// and impacts the policy no longer declares fall back to the deadline fixed
+/// at creation: breached when acted on after `accept_by`/`resolve_by`, and
+/// for accept only at the first claim.
+pub fn sla_breached(acted: &Acted, which: Which, policy: &Policy) -> bool {
+    let h = &acted.handoff;
+    let now = acted.event.at;
+    match react::stopped(h, policy, now) {
+        Some(stopped) => stopped.contains(&(which, true)),
+        None => {
+            let (deadline, counts) = match which {
+                Which::Accept => (h.accept_by, acted.first_claim),
+                Which::Resolve => (h.resolve_by, true),
+            };
+            counts && deadline.is_some_and(|by| now > by)
+        }
+    }
 }
 
 fn item_labels(h: &Handoff) -> Vec<Label> {

@@ -1,5 +1,7 @@
 //! Reading the event log into report histories, shared by the API and `baton report`.
 
+use std::sync::Arc;
+
 use baton_core::policy::Policy;
 use baton_core::report::Histories;
 use baton_store::{Store, StoreError};
@@ -8,27 +10,34 @@ use jiff::{SignedDuration, Timestamp};
 /// Events read per page.
 const PAGE: u32 = 5_000;
 
-/// Folds the whole event log into one history per handoff.
+/// Folds the whole event log into one history per handoff, driving each
+/// one's live SLA clocks under `policy` when given (attainment by the clock
+/// rule; without one, by the stored deadlines).
 ///
 /// # Errors
 /// The store's.
-pub async fn load_histories(store: &dyn Store) -> Result<Histories, StoreError> {
-    fold_histories(store, |histories| histories).await
+pub async fn load_histories(
+    store: &dyn Store,
+    policy: Option<Arc<Policy>>,
+) -> Result<Histories, StoreError> {
+    fold_histories(store, policy, |histories| histories).await
 }
 
 /// Folds the whole event log into histories on a blocking thread, page by
 /// page as the async side reads them, then runs `finish` on the histories
-/// there too; the async workers only wait on the database.
+/// there too; the async workers only wait on the database. With `policy`,
+/// each history drives its live SLA clocks under it.
 ///
 /// # Errors
 /// The store's, or a fold that panicked.
 pub async fn fold_histories<T: Send + 'static>(
     store: &dyn Store,
+    policy: Option<Arc<Policy>>,
     finish: impl FnOnce(Histories) -> T + Send + 'static,
 ) -> Result<T, StoreError> {
     let (pages, mut received) = tokio::sync::mpsc::channel::<Vec<baton_core::Event>>(2);
     let folder = tokio::task::spawn_blocking(move || {
-        let mut histories = Histories::default();
+        let mut histories = policy.map_or_else(Histories::default, Histories::with_policy);
         while let Some(events) = received.blocking_recv() {
             for event in &events {
                 histories.apply(event);

@@ -1,4 +1,6 @@
-//! `baton policy check|explain`: the same build path as server start-up.
+//! `baton policy check|explain|simulate`: the same build path as server start-up.
+
+mod simulate;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -71,6 +73,19 @@ pub fn print_warnings(path: &Path, warnings: &[PolicyError]) {
 
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     match command {
+        PolicyCommand::Simulate {
+            file,
+            handoff,
+            until,
+            at,
+            json,
+        } => simulate::run(simulate::Args {
+            file: &file,
+            handoff: &handoff,
+            until: &until,
+            at: at.as_deref(),
+            json,
+        }),
         PolicyCommand::Check { file } => match load(&file)? {
             Ok((policy, _)) => {
                 print_warnings(&file, policy.warnings());

@@ -34,9 +34,10 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
                 .map(|t| parse_bound("--to", &t))
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            let policy = policy_or_default(policy.as_deref())?;
+            let policy = std::sync::Arc::new(policy_or_default(policy.as_deref())?);
             let (_, store) = super::admin::store_for(&db, None).await?;
-            let histories = load_histories(store.as_ref()).await?;
+            // Attainment by the live clocks under this policy (docs/sla-clocks.md).
+            let histories = load_histories(store.as_ref(), Some(policy.clone())).await?;
             let working = working_time(&policy);
             let now = jiff::Timestamp::now();
             let summary = summarize(
@@ -59,7 +60,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
                 None => jiff::Timestamp::now(),
             };
             let (_, store) = super::admin::store_for(&db, None).await?;
-            let histories = load_histories(store.as_ref()).await?;
+            let histories = load_histories(store.as_ref(), None).await?;
             let report = weekly(&histories.items, to);
             match output.format() {
                 ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -2,12 +2,15 @@
 //! have chosen, and which deadlines, reminders and breaches would have fired
 //! given the real human timings.
 //!
-//! Each case becomes a [`Timeline`] (created, first claim, last resolution,
-//! waiting spans); [`simulate`] judges every timeline against the policy's
-//! customer impacts: the accept clock runs from creation to the first claim,
-//! the resolve clock from creation to the last resolution, paused while
-//! waiting when the impact says so (`pause_while_waiting`), both on the
-//! impact's calendar. Items still open are judged at the log's end.
+//! Each case becomes a [`Timeline`] (the handoff as created and its
+//! lifecycle changes); [`simulate`] runs every timeline through the live
+//! SLA clocks of the policy's customer impacts, as the server would have:
+//! `clocks::follow` at each change, and in between the reminders and
+//! breaches `timers::due_timers` arms and `react::fire` fires
+//! ([`ClockRun`]). A breach is the one definition of docs/sla-clocks.md
+//! ([`crate::clocks::SlaClock::is_breached`]), counted per clock cycle: a
+//! reopen starts a new cycle that can breach again. Items still open are
+//! judged at the log's end.
 
 use std::collections::BTreeMap;
 
@@ -16,9 +19,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::CaseImport;
-use crate::EventKind;
+use crate::clocks::{ClockRun, Which, state_after};
 use crate::policy::Policy;
-use crate::policy::sla::SlaTimer;
+use crate::{ContextPacket, EventKind, Handoff, LifecycleState};
 
 /// The timings of one case that a policy is judged against.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,14 +38,10 @@ pub struct Timeline {
     pub payload: Value,
     /// The owner group the log gave it first.
     pub log_group: String,
-    /// Created.
-    pub created_at: Timestamp,
-    /// First claimed.
-    pub first_claim_at: Option<Timestamp>,
-    /// Last resolved, if it ends resolved or closed.
-    pub resolved_at: Option<Timestamp>,
-    /// Waiting spans `[from, to)`; `to` is `None` if it ends waiting.
-    pub waits: Vec<(Timestamp, Option<Timestamp>)>,
+    /// The handoff as created, without its context (the clocks' start).
+    pub created: Handoff,
+    /// Each event that changed its lifecycle state: kind, time, state after.
+    pub changes: Vec<(EventKind, Timestamp, LifecycleState)>,
     /// Its last event.
     pub last_at: Timestamp,
 }
@@ -50,28 +49,34 @@ pub struct Timeline {
 impl Timeline {
     /// The timeline of an imported case.
     pub fn of(case: &CaseImport) -> Self {
-        let h = &case.created;
-        let mut waits: Vec<(Timestamp, Option<Timestamp>)> = Vec::new();
-        let mut first_claim_at = None;
-        let mut resolved_at = None;
-        for e in &case.events {
-            let waiting = waits.last().is_some_and(|(_, to)| to.is_none());
-            if waiting
-                && e.kind != EventKind::InfoRequested
-                && let Some(last) = waits.last_mut()
-            {
-                last.1 = Some(e.at);
+        Self::from_events(
+            &case.created,
+            case.events.iter().map(|e| (e.kind, e.at, &e.data)),
+        )
+    }
+
+    /// The timeline of a handoff as created and its events after that
+    /// (kind, time, data; a `created` event among them is skipped).
+    pub fn from_events<'e>(
+        h: &Handoff,
+        events: impl IntoIterator<Item = (EventKind, Timestamp, &'e Value)>,
+    ) -> Self {
+        let mut state = h.state;
+        let mut changes = Vec::new();
+        let mut last_at = h.created_at;
+        for (kind, at, data) in events {
+            last_at = at;
+            if kind == EventKind::Created {
+                continue;
             }
-            match e.kind {
-                EventKind::InfoRequested if !waiting => waits.push((e.at, None)),
-                EventKind::Claimed => {
-                    first_claim_at.get_or_insert(e.at);
-                }
-                EventKind::Resolved => resolved_at = Some(e.at),
-                EventKind::Reopened => resolved_at = None,
-                _ => {}
+            let after = state_after(state, kind, data);
+            if after != state {
+                changes.push((kind, at, after));
+                state = after;
             }
         }
+        let mut created = h.clone();
+        created.context = ContextPacket::default();
         Self {
             workflow: h.workflow.to_string(),
             impact: h.impact.to_string(),
@@ -79,12 +84,23 @@ impl Timeline {
             title: h.title.clone(),
             payload: Value::Object(h.context.payload.clone()),
             log_group: h.owner_group.to_string(),
-            created_at: h.created_at,
-            first_claim_at,
-            resolved_at,
-            waits,
-            last_at: case.events.last().map_or(h.created_at, |e| e.at),
+            created,
+            changes,
+            last_at,
         }
+    }
+
+    /// Runs the timeline's changes through `policy`'s live clocks, firing
+    /// reminders and breaches in between, up to `end` for an item still
+    /// open; `None` for an impact the policy does not declare.
+    pub fn run(&self, policy: &Policy, end: Timestamp) -> Option<ClockRun> {
+        let mut run = ClockRun::start(&self.created, policy)?;
+        for (kind, at, state) in &self.changes {
+            run.fire_until(policy, *at);
+            run.change(*kind, *state, policy, *at);
+        }
+        run.fire_until(policy, end);
+        Some(run)
     }
 }
 
@@ -95,13 +111,13 @@ pub struct ImpactOutcome {
     pub items: u64,
     /// Items the policy gives no deadlines (impact not declared).
     pub without_sla: u64,
-    /// Accept reminders that would have fired.
+    /// Accept reminders that would have fired (`sla_warned`).
     pub accept_reminders: u64,
-    /// Accept deadlines missed.
+    /// Accept clock cycles breached (one per item unless reopened).
     pub accept_breaches: u64,
-    /// Resolve reminders that would have fired.
+    /// Resolve reminders that would have fired (`sla_warned`).
     pub resolve_reminders: u64,
-    /// Resolve deadlines missed.
+    /// Resolve clock cycles breached (one per item unless reopened).
     pub resolve_breaches: u64,
 }
 
@@ -160,48 +176,14 @@ pub fn simulate<'t>(
         *sim.by_rule.entry(route.rule).or_default() += 1;
         let outcome = sim.by_impact.entry(t.impact.clone()).or_default();
         outcome.items += 1;
-        let Some(impact) = policy.impact(&t.impact) else {
+        let Some(run) = t.run(policy, log_end) else {
             outcome.without_sla += 1;
             continue;
         };
-        let calendar = policy.calendar_for(&t.impact);
-        let fraction = impact.reminder_at;
-
-        // Accept: creation to the first claim; never paused.
-        let accept = SlaTimer::start(impact.accept_within, t.created_at);
-        let accepted = t.first_claim_at.unwrap_or(log_end);
-        outcome.accept_breaches += u64::from(accept.is_breached(&calendar, accepted));
-        outcome.accept_reminders += u64::from(
-            accept
-                .reminder_at(&calendar, fraction)
-                .is_some_and(|r| r <= accepted),
-        );
-
-        // Resolve: creation to the last resolution, paused while waiting.
-        let done = t.resolved_at.unwrap_or(log_end);
-        let mut resolve = SlaTimer::start(impact.resolve_within, t.created_at);
-        let mut reminded = false;
-        let mut check_reminder = |timer: &SlaTimer, until: Timestamp| {
-            reminded |= timer
-                .reminder_at(&calendar, fraction)
-                .is_some_and(|r| r <= until);
-        };
-        if impact.pause_while_waiting {
-            for (from, to) in &t.waits {
-                if *from >= done {
-                    break;
-                }
-                check_reminder(&resolve, *from);
-                resolve.pause(&calendar, *from);
-                match to {
-                    Some(to) if *to < done => resolve.resume(*to),
-                    _ => break,
-                }
-            }
-        }
-        check_reminder(&resolve, done);
-        outcome.resolve_reminders += u64::from(reminded);
-        outcome.resolve_breaches += u64::from(resolve.is_breached(&calendar, done));
+        outcome.accept_reminders += u64::from(run.accept.reminders);
+        outcome.accept_breaches += u64::from(run.breaches(Which::Accept, policy, log_end));
+        outcome.resolve_reminders += u64::from(run.resolve.reminders);
+        outcome.resolve_breaches += u64::from(run.breaches(Which::Resolve, policy, log_end));
     }
     sim
 }

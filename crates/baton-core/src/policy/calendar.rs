@@ -184,6 +184,15 @@ impl Calendar {
         &self.name
     }
 
+    /// The time zone its hours are in: UTC for [`Calendar::always`]. Times
+    /// of an item on this calendar are shown in it.
+    pub fn time_zone(&self) -> TimeZone {
+        match &self.kind {
+            Kind::Always => TimeZone::UTC,
+            Kind::Weekly(weekly) => weekly.tz.clone(),
+        }
+    }
+
     /// Whether `at` is working time: inside some working range `[start, end)`
     /// of a local date that is not a holiday. The end of a range is not.
     pub fn is_working(&self, at: Timestamp) -> bool {

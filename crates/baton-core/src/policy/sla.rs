@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::Calendar;
 
+/// Working time between two instants, as [`Calendar::working_between`].
+pub type WorkingBetween<'a> = &'a dyn Fn(Timestamp, Timestamp) -> SignedDuration;
+
 /// A pausable budget of working time, e.g. "resolve within 4h of business
 /// hours".
 ///
@@ -73,8 +76,15 @@ impl SlaTimer {
     /// zero exactly at the deadline (and while it is non-working time after
     /// it).
     pub fn remaining(&self, calendar: &Calendar, now: Timestamp) -> SignedDuration {
+        self.remaining_by(&|from, to| calendar.working_between(from, to), now)
+    }
+
+    /// [`SlaTimer::remaining`] with the working time between two instants
+    /// given by `working` (the calendar's `working_between`, or a caller's
+    /// stand-in for it such as a report's per-impact working time).
+    pub fn remaining_by(&self, working: WorkingBetween<'_>, now: Timestamp) -> SignedDuration {
         let running = match self.running_since {
-            Some(since) => calendar.working_between(since, now),
+            Some(since) => working(since, now),
             None => SignedDuration::ZERO,
         };
         self.budget
@@ -85,7 +95,12 @@ impl SlaTimer {
     /// Whether the budget is used up at `now`, i.e. `remaining ≤ 0`: a
     /// running timer is breached from its deadline on.
     pub fn is_breached(&self, calendar: &Calendar, now: Timestamp) -> bool {
-        !self.remaining(calendar, now).is_positive()
+        self.is_breached_by(&|from, to| calendar.working_between(from, to), now)
+    }
+
+    /// [`SlaTimer::is_breached`] with the working time from `working`.
+    pub fn is_breached_by(&self, working: WorkingBetween<'_>, now: Timestamp) -> bool {
+        !self.remaining_by(working, now).is_positive()
     }
 
     /// When `fraction` of the budget will have been used (e.g. `0.75` for a

@@ -1,8 +1,18 @@
 //! [`History`]: what one handoff's events say about it, folded event by event.
+//!
+//! Given a policy ([`Histories::with_policy`]), each history also drives the
+//! live SLA clocks ([`ClockRun`]: `clocks::follow` over its lifecycle
+//! changes), so SLA attainment is judged by the same rule as the server's
+//! clocks and `/metrics`; without one it keeps the stored `accept_by` and
+//! `resolve_by` of the `created` event.
+
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
 
+use crate::clocks::{ClockRun, state_after};
+use crate::policy::Policy;
 use crate::{Event, EventKind, Handoff, LifecycleState};
 
 /// One handoff's history as reports need it.
@@ -25,10 +35,14 @@ pub struct History {
     pub line: Option<u8>,
     /// Created.
     pub created_at: Timestamp,
-    /// Claim by (SLA), if the policy set one.
+    /// Claim by (SLA) as the `created` event has it, if the policy set one:
+    /// attainment uses it only when there are no live clocks ([`History::sla`]).
     pub accept_by: Option<Timestamp>,
-    /// Resolve by (SLA), if the policy set one.
+    /// Resolve by (SLA) as the `created` event has it; as `accept_by`.
     pub resolve_by: Option<Timestamp>,
+    /// The live SLA clocks driven through this history under the report's
+    /// policy; `None` without a policy or for an impact it does not declare.
+    pub sla: Option<ClockRun>,
     /// First claim.
     pub first_claim_at: Option<Timestamp>,
     /// Last resolution, while resolved or closed.
@@ -58,8 +72,9 @@ pub struct History {
 pub const UNNECESSARY_REASONS: [&str; 3] = ["unnecessary", "false_positive", "not_needed"];
 
 impl History {
-    /// Starts a history from the `created` event's handoff.
-    pub fn created(handoff: &Handoff) -> Self {
+    /// Starts a history from the `created` event's handoff, with its live
+    /// clocks when `policy` is given and declares its impact.
+    pub fn created(handoff: &Handoff, policy: Option<&Policy>) -> Self {
         let line = handoff
             .context
             .payload
@@ -77,6 +92,7 @@ impl History {
             created_at: handoff.created_at,
             accept_by: handoff.accept_by,
             resolve_by: handoff.resolve_by,
+            sla: policy.and_then(|p| ClockRun::start(handoff, p)),
             first_claim_at: None,
             resolved_at: None,
             state: handoff.state,
@@ -91,31 +107,34 @@ impl History {
         }
     }
 
-    /// Folds in the next event of the same handoff (after `created`).
-    pub fn apply(&mut self, event: &Event) {
-        use LifecycleState::*;
+    /// Folds in the next event of the same handoff (after `created`);
+    /// `policy` is the one the history was created with.
+    pub fn apply(&mut self, event: &Event, policy: Option<&Policy>) {
         let d = &event.data;
         let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
+        let before = self.state;
+        self.state = state_after(before, event.kind, d);
+        if self.state != before
+            && let (Some(run), Some(policy)) = (&mut self.sla, policy)
+        {
+            run.change(event.kind, self.state, policy, event.at);
+        }
         match event.kind {
             EventKind::Created => {}
             EventKind::Claimed => {
-                self.state = InProgress;
                 self.assignee = text("assignee");
                 self.first_claim_at.get_or_insert(event.at);
             }
-            EventKind::Released => self.state = Pending,
-            EventKind::InfoRequested => {
-                self.state = Waiting;
-                self.waiting_cycles += 1;
-            }
-            EventKind::InfoReceived => self.state = InProgress,
-            EventKind::ContextReceived => self.state = Pending,
+            EventKind::InfoRequested => self.waiting_cycles += 1,
+            EventKind::Released
+            | EventKind::InfoReceived
+            | EventKind::ContextReceived
+            | EventKind::Closed => {}
             EventKind::Reassigned | EventKind::Escalated => {
                 if let Some(to) = text("to")
                     && to != self.owner_group
                 {
                     self.reassignments += 1;
-                    self.state = Pending;
                     if self.groups.last() != Some(&to) {
                         self.groups.push(to.clone());
                     }
@@ -131,7 +150,6 @@ impl History {
                 }
             }
             EventKind::Resolved => {
-                self.state = Resolved;
                 self.resolved_at = Some(event.at);
                 self.resolver = text("decided_by");
                 let reason = text("resolution_reason").unwrap_or_default();
@@ -141,7 +159,6 @@ impl History {
                 self.false_positive = UNNECESSARY_REASONS.contains(&reason.as_str())
                     || (text("resolution").as_deref() == Some("approved") && unchanged);
             }
-            EventKind::Closed => self.state = Closed,
             EventKind::Reopened => self.reopen(),
             EventKind::ExecutionReported => {
                 if d.get("reopened").and_then(Value::as_bool) == Some(true) {
@@ -156,7 +173,6 @@ impl History {
     }
 
     fn reopen(&mut self) {
-        self.state = LifecycleState::Pending;
         self.reopened += 1;
         self.resolved_at = None;
     }
@@ -191,23 +207,35 @@ impl History {
 #[derive(Debug, Default)]
 pub struct Histories {
     index: std::collections::HashMap<uuid::Uuid, usize>,
+    policy: Option<Arc<Policy>>,
     /// The histories, in the order their handoffs were written.
     pub items: Vec<(uuid::Uuid, History)>,
 }
 
 impl Histories {
+    /// Histories that drive each handoff's live SLA clocks under `policy`
+    /// (the report's), so attainment follows the clock rule.
+    pub fn with_policy(policy: Arc<Policy>) -> Self {
+        Self {
+            policy: Some(policy),
+            ..Self::default()
+        }
+    }
+
     /// Folds in the next event of the log.
     pub fn apply(&mut self, event: &Event) {
         if event.kind == EventKind::Created {
             if let Ok(handoff) = <Handoff as serde::Deserialize>::deserialize(&event.data) {
                 self.index.insert(event.handoff_id, self.items.len());
-                self.items
-                    .push((event.handoff_id, History::created(&handoff)));
+                self.items.push((
+                    event.handoff_id,
+                    History::created(&handoff, self.policy.as_deref()),
+                ));
             }
             return;
         }
         if let Some(&i) = self.index.get(&event.handoff_id) {
-            self.items[i].1.apply(event);
+            self.items[i].1.apply(event, self.policy.as_deref());
         }
     }
 }

@@ -317,7 +317,7 @@ pub async fn act_on_handoff(
             baton_store::StoreError::NotFound => ApiError::no_handoff(&id),
             other => other.into(),
         })?;
-    state.metrics.handoff_acted(&acted);
+    state.metrics.handoff_acted(&acted, &loaded.policy);
     Ok(Json(ActionResult {
         handoff: HandoffView::new(&acted.handoff, state.clock.now()),
         event: &acted.event,

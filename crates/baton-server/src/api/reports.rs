@@ -75,7 +75,9 @@ pub async fn report_summary(
     let _turn = turn(&state).await?;
     let policy = state.policy.current();
     let now = state.clock.now();
-    let summary = fold_histories(state.store.as_ref(), move |histories| {
+    // Attainment by the live clocks under the active policy (docs/sla-clocks.md).
+    let clocks = Some(policy.policy.clone());
+    let summary = fold_histories(state.store.as_ref(), clocks, move |histories| {
         let working = working_time(&policy.policy);
         let items = histories.items.iter().map(|(_, h)| h);
         summarize(items, from, to, by, now, &working)
@@ -102,7 +104,7 @@ pub async fn report_weekly(
     caller.require(Permission::Views)?;
     let to = bound("to", p.to.as_deref())?.unwrap_or_else(|| state.clock.now());
     let _turn = turn(&state).await?;
-    let report = fold_histories(state.store.as_ref(), move |histories| {
+    let report = fold_histories(state.store.as_ref(), None, move |histories| {
         weekly(&histories.items, to)
     })
     .await?;

@@ -42,6 +42,27 @@ fn timeline(
     resolve: Option<i64>,
     waits: Vec<(i64, Option<i64>)>,
 ) -> Timeline {
+    let new: crate::NewHandoff = serde_json::from_value(json!({
+        "workflow": "incident", "subject": {"source": "s", "ref": "r"}, "title": "x",
+        "impact": impact, "reason": "user_reported", "owner_group": "team"
+    }))
+    .unwrap();
+    let created = new
+        .into_handoff(uuid::Uuid::nil(), "team", "bot", t(0))
+        .unwrap();
+    let mut changes = Vec::new();
+    if let Some(c) = claim {
+        changes.push((EventKind::Claimed, t(c), LifecycleState::InProgress));
+    }
+    for (from, to) in waits {
+        changes.push((EventKind::InfoRequested, t(from), LifecycleState::Waiting));
+        if let Some(to) = to {
+            changes.push((EventKind::InfoReceived, t(to), LifecycleState::InProgress));
+        }
+    }
+    if let Some(r) = resolve {
+        changes.push((EventKind::Resolved, t(r), LifecycleState::Resolved));
+    }
     Timeline {
         workflow: "incident".into(),
         impact: impact.into(),
@@ -49,10 +70,8 @@ fn timeline(
         title: "x".into(),
         payload: json!({ "support_line": line }),
         log_group: "team".into(),
-        created_at: t(0),
-        first_claim_at: claim.map(t),
-        resolved_at: resolve.map(t),
-        waits: waits.into_iter().map(|(a, b)| (t(a), b.map(t))).collect(),
+        created,
+        changes,
         last_at: t(resolve.unwrap_or(0)),
     }
 }
@@ -134,8 +153,24 @@ fn timelines_come_from_the_imported_events() {
     };
     let imported = import_case(&case, &mapping, |_| uuid::Uuid::nil(), "import").unwrap();
     let tl = Timeline::of(&imported);
-    assert_eq!(tl.first_claim_at, Some(t(0)));
-    assert_eq!(tl.resolved_at, Some(t(40)), "the last resolution counts");
-    assert_eq!(tl.waits, vec![(t(5), Some(t(9)))]);
+    use EventKind::{Claimed, InfoReceived, InfoRequested, Reopened};
+    use LifecycleState::{InProgress, Pending, Waiting};
+    let changes: Vec<(EventKind, LifecycleState)> =
+        tl.changes.iter().map(|(k, _, s)| (*k, *s)).collect();
+    assert_eq!(
+        changes,
+        vec![
+            (Claimed, InProgress),
+            (InfoRequested, Waiting),
+            (InfoReceived, InProgress),
+            (EventKind::Resolved, LifecycleState::Resolved),
+            (Reopened, Pending),
+            (Claimed, InProgress),
+            (EventKind::Resolved, LifecycleState::Resolved),
+        ],
+        "{:?}",
+        tl.changes
+    );
+    assert_eq!(tl.changes[1].1, t(5));
     assert_eq!(tl.last_at, t(40));
 }
