@@ -295,14 +295,21 @@ async fn simulate(dir: &std::path::Path, handoff: &str, at: &str, until: &str) -
     serde_json::from_str(&out).unwrap()
 }
 
+/// The events of a timeline (not its notifications): time, label, and the
+/// clock of an SLA event or the level of an escalation.
 fn fired(timeline: &[Value]) -> Vec<(String, String, String)> {
     timeline[1..]
         .iter()
+        .filter(|e| e["kind"] != "notification")
         .map(|e| {
+            let what = match e["data"]["level"].as_u64() {
+                Some(level) => format!("level {level}"),
+                None => e["data"]["clock"].as_str().unwrap_or("").to_owned(),
+            };
             (
                 e["local"].as_str().unwrap().to_owned(),
                 e["label"].as_str().unwrap().to_owned(),
-                e["data"]["clock"].as_str().unwrap_or("").to_owned(),
+                what,
             )
         })
         .collect()
@@ -326,15 +333,38 @@ async fn policy_simulate_prints_the_timeline_of_a_major_incident() {
         fired(&timeline),
         vec![
             s("2026-06-01 07:11:15 UTC", "reminder", "accept"),
+            s("2026-06-01 07:11:15 UTC", "escalated", "level 1"),
             s("2026-06-01 07:15:00 UTC", "breach", "accept"),
+            s("2026-06-01 07:15:00 UTC", "escalated", "level 2"),
+            s("2026-06-01 07:30:00 UTC", "escalated", "level 3"),
+            s("2026-06-01 08:00:00 UTC", "escalated", "level 3"),
             s("2026-06-01 10:00:00 UTC", "reminder", "resolve"),
+            s("2026-06-01 10:00:00 UTC", "escalated", "level 4"),
             s("2026-06-01 11:00:00 UTC", "breach", "resolve"),
         ]
     );
-    assert_eq!(timeline[2]["kind"], "sla_breached");
+    assert!(timeline.iter().any(|e| e["kind"] == "sla_breached"));
+    // Level 3 fans out to the crisis manager and IT operations, each on its channel.
+    let fanout: Vec<(&str, &str)> = timeline
+        .iter()
+        .filter(|e| e["kind"] == "notification" && e["local"] == "2026-06-01 07:30:00 UTC")
+        .map(|e| {
+            (
+                e["channel"].as_str().unwrap(),
+                e["role"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fanout,
+        [
+            ("crisis-manager-mail", "crisis-manager"),
+            ("ops-hook", "it-operations")
+        ]
+    );
     // A horizon before the accept breach stops there.
     let short = simulate(dir.path(), &major, "2026-06-01T07:00:00Z", "+14m").await;
-    assert_eq!(fired(&short).len(), 1);
+    assert_eq!(fired(&short).len(), 2);
 
     // A high incident at 17:00 in Brussels runs on its business hours
     // (08:00–18:00), shown in Europe/Brussels: 30 min to accept, 8 h to

@@ -216,7 +216,7 @@ fn it_incidents() {
         p.deadlines("major", friday).unwrap().accept_by,
         "2026-11-20T16:15:00Z".parse::<Timestamp>().unwrap()
     );
-    // Major incidents escalate in three levels; others do not escalate.
+    // Major incidents escalate in four levels; others do not escalate.
     let chain = |impact: &str| {
         p.escalation_for(
             "incident",
@@ -236,10 +236,12 @@ fn it_incidents() {
         vec![
             LevelStart::Sla(SlaEvent::AcceptReminder),
             LevelStart::Sla(SlaEvent::AcceptBreach),
+            LevelStart::Elapsed(jiff::SignedDuration::from_mins(15)),
             LevelStart::Sla(SlaEvent::ResolveReminder),
         ]
     );
-    assert_eq!(levels[1].reassign.as_deref(), Some("specialists"));
+    assert_eq!(levels[1].notify, ["specialists-chat", "ops-hook"]);
+    assert_eq!(levels[2].repeat, 1);
     let roles: Vec<&str> = levels[2].fanout.iter().map(|f| f.role.as_str()).collect();
     assert_eq!(roles, vec!["crisis-manager", "it-operations"]);
     assert!(matches!(

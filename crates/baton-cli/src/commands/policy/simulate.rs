@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use baton_core::notify::Notification;
 use baton_core::policy::Policy;
 use baton_core::react::{self, AdmitError, Reaction};
 use baton_core::{EventKind, NewHandoff};
@@ -142,6 +143,7 @@ fn timeline(
         "accept_by": h.accept_by,
         "resolve_by": h.resolve_by,
     })];
+    notices(&mut lines, &admitted.notifications, at, tz);
     let mut handoff = admitted.handoff;
     let mut timers = admitted.timers;
     for _ in 0..MAX_FIRINGS {
@@ -167,10 +169,33 @@ fn timeline(
                 "data": data,
             }));
         }
+        notices(&mut lines, &reaction.notifications, timer.due_at, tz);
         handoff = reaction.handoff;
         timers = reaction.timers;
     }
     lines
+}
+
+/// One line per notification: the channel, what it tells, and the fan-out
+/// role it is for.
+fn notices(lines: &mut Vec<Value>, notifications: &[Notification], at: Timestamp, tz: &TimeZone) {
+    for n in notifications {
+        let role = n
+            .role
+            .as_ref()
+            .map(|r| format!(" (role {r})"))
+            .unwrap_or_default();
+        lines.push(json!({
+            "at": at,
+            "local": local(at, tz),
+            "kind": "notification",
+            "label": "notify",
+            "summary": format!("{} about {}{role}", n.channel, n.event),
+            "channel": n.channel,
+            "event": n.event,
+            "role": n.role,
+        }));
+    }
 }
 
 /// What people call an event kind in a timeline.
