@@ -46,6 +46,9 @@ pub enum EventKind {
     SlaWarned,
     /// An SLA clock ran out; data as for [`EventKind::SlaWarned`].
     SlaBreached,
+    /// The time promised to the customer for the next update passed with
+    /// no customer-safe note; data is `{promised_at, late_by_ms, rule}`.
+    UpdateDue,
 }
 
 /// The `handoff_id` of events that belong to no handoff (policy activations):
@@ -54,7 +57,7 @@ pub const SYSTEM_STREAM: Uuid = Uuid::nil();
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Created,
         Self::Claimed,
         Self::Released,
@@ -71,6 +74,7 @@ impl EventKind {
         Self::PolicyActivated,
         Self::SlaWarned,
         Self::SlaBreached,
+        Self::UpdateDue,
     ];
 
     /// The wire name, e.g. `info_requested`.
@@ -92,6 +96,7 @@ impl EventKind {
             Self::PolicyActivated => "policy_activated",
             Self::SlaWarned => "sla_warned",
             Self::SlaBreached => "sla_breached",
+            Self::UpdateDue => "update_due",
         }
     }
 

@@ -237,6 +237,11 @@ pub struct Handoff {
     pub updated_at: Timestamp,
     /// The latest customer-safe note.
     pub customer_note: Option<String>,
+    /// When the customer was promised the next update (set by a
+    /// customer-safe note; a timer fires `update_due` if it passes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
+    pub next_update_at: Option<Timestamp>,
     /// The closure receipt, once resolved.
     pub receipt: Option<ClosureReceipt>,
     /// How often it was reopened (rework).
@@ -343,6 +348,7 @@ impl NewHandoff {
             closed_at: None,
             updated_at: now,
             customer_note: None,
+            next_update_at: None,
             receipt: None,
             reopen_count: 0,
             escalation_count: 0,

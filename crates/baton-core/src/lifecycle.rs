@@ -170,6 +170,9 @@ pub enum Action {
         text: String,
         /// Internal or customer-safe.
         visibility: NoteVisibility,
+        /// For a customer-safe note: when the customer was promised the next
+        /// update (it becomes the handoff's `next_update_at`, with a timer).
+        next_update_at: Option<Timestamp>,
     },
     /// Hand it to another owner group: open → `pending`.
     Reassign {
@@ -309,17 +312,47 @@ pub fn apply(
             h.state = InProgress;
             (EventKind::InfoReceived, json!({ "info": info }))
         }
-        Action::AddNote { text, visibility } => {
+        Action::AddNote {
+            text,
+            visibility,
+            next_update_at,
+        } => {
             if state == Closed {
-                return Err(refuse(&Action::AddNote { text, visibility }));
+                return Err(refuse(&Action::AddNote {
+                    text,
+                    visibility,
+                    next_update_at,
+                }));
             }
             non_empty("text", &text)?;
+            if let Some(promised) = next_update_at {
+                if visibility != NoteVisibility::Customer {
+                    return Err(DomainError::invalid(
+                        "next_update_at",
+                        "only a customer-safe note (visibility customer) promises the customer an update",
+                    ));
+                }
+                if promised <= now {
+                    return Err(DomainError::invalid(
+                        "next_update_at",
+                        "must be in the future: the time the customer was promised the next update",
+                    ));
+                }
+                if !state.is_open() {
+                    return Err(DomainError::invalid(
+                        "next_update_at",
+                        format!("a {state} handoff promises no further update"),
+                    ));
+                }
+            }
             if visibility == NoteVisibility::Customer {
                 h.customer_note = Some(text.clone());
+                // Each customer update keeps or replaces the promise.
+                h.next_update_at = next_update_at;
             }
             (
                 EventKind::NoteAdded,
-                json!({ "text": text, "visibility": visibility }),
+                json!({ "text": text, "visibility": visibility, "next_update_at": next_update_at }),
             )
         }
         Action::Reassign {
@@ -376,6 +409,7 @@ pub fn apply(
             }
             let receipt = input.into_receipt(actor, now)?;
             h.state = Resolved;
+            h.next_update_at = None;
             h.resolved_at = Some(now);
             h.ai_state = match (h.ai_state, receipt.resolution) {
                 (AiOutputState::Proposed | AiOutputState::Escalated, Resolution::Approved) => {

@@ -38,7 +38,7 @@ pub fn notify_on(kind: EventKind, data: &Value, handoff: &Handoff) -> Option<Not
             Tier::Immediate => NotifyOn::CreatedImmediate,
         },
         EventKind::Claimed => NotifyOn::Assigned,
-        EventKind::SlaWarned => NotifyOn::Reminder,
+        EventKind::SlaWarned | EventKind::UpdateDue => NotifyOn::Reminder,
         EventKind::SlaBreached => NotifyOn::Breach,
         EventKind::Escalated => NotifyOn::Escalated,
         EventKind::Resolved => NotifyOn::Resolved,

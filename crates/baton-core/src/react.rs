@@ -303,6 +303,9 @@ pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -
         return unchanged(handoff, needed);
     };
     let Some(which) = timer.kind.clock() else {
+        if live.kind == TimerKind::NextUpdate {
+            return fire_update_due(handoff, &live, policy, now);
+        }
         return fire_escalation(handoff, &live, policy, now);
     };
     let Some(mut clocks) = handoff.clocks.clone() else {
@@ -359,6 +362,32 @@ fn unchanged(handoff: &Handoff, timers: Vec<Timer>) -> Reaction {
         timers,
         notifications: Vec::new(),
         actor: None,
+    }
+}
+
+/// The promised customer update is due: records `update_due` once (the
+/// promise is cleared; the next customer-safe note may promise again).
+fn fire_update_due(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timestamp) -> Reaction {
+    let mut after = handoff.clone();
+    after.next_update_at = None;
+    after.updated_at = now;
+    let late_by = now.duration_since(live.due_at).max(SignedDuration::ZERO);
+    let events = vec![(
+        EventKind::UpdateDue,
+        json!({
+            "promised_at": live.due_at,
+            "late_by_ms": late_by.as_millis(),
+            "rule": "next_update",
+        }),
+    )];
+    let timers = due_timers(&after, policy);
+    let notifications = notifications(&after, &events, None, policy, now);
+    Reaction {
+        handoff: after,
+        events,
+        timers,
+        notifications,
+        actor: Some(SCHEDULER.to_owned()),
     }
 }
 

@@ -29,16 +29,19 @@ pub enum TimerKind {
     ResolveBreach,
     /// The next level of the handoff's escalation chain (`level` is its index).
     Escalation,
+    /// The next customer update promised by a customer-safe note.
+    NextUpdate,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::AcceptReminder,
         Self::AcceptBreach,
         Self::ResolveReminder,
         Self::ResolveBreach,
         Self::Escalation,
+        Self::NextUpdate,
     ];
 
     /// The stored name, e.g. `accept_breach`.
@@ -49,6 +52,7 @@ impl TimerKind {
             Self::ResolveReminder => "resolve_reminder",
             Self::ResolveBreach => "resolve_breach",
             Self::Escalation => "escalation",
+            Self::NextUpdate => "next_update",
         }
     }
 
@@ -62,7 +66,7 @@ impl TimerKind {
         match self {
             Self::AcceptReminder | Self::AcceptBreach => Some(Which::Accept),
             Self::ResolveReminder | Self::ResolveBreach => Some(Which::Resolve),
-            Self::Escalation => None,
+            Self::Escalation | Self::NextUpdate => None,
         }
     }
 
@@ -120,6 +124,9 @@ pub fn due_timers(handoff: &Handoff, policy: &Policy) -> Vec<Timer> {
         {
             timers.push(timer(handoff, breach, at));
         }
+    }
+    if let Some(promised) = handoff.next_update_at {
+        timers.push(timer(handoff, TimerKind::NextUpdate, promised));
     }
     if let Some((level, due_at)) = crate::escalate::next_due(handoff, policy) {
         timers.push(Timer {

@@ -287,6 +287,7 @@ fn notes_change_no_clock() {
         Action::AddNote {
             text: "looking".into(),
             visibility: NoteVisibility::Internal,
+            next_update_at: None,
         },
         "2026-06-01T09:30",
     );

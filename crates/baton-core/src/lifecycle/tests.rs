@@ -42,6 +42,7 @@ fn every_action() -> Vec<Action> {
         Action::AddNote {
             text: "looking".into(),
             visibility: NoteVisibility::Internal,
+            next_update_at: None,
         },
         Action::Reassign {
             owner_group: "billing".into(),
@@ -241,6 +242,7 @@ fn customer_notes_become_the_latest_customer_note() {
         Action::AddNote {
             text: "internal".into(),
             visibility: NoteVisibility::Internal,
+            next_update_at: None,
         },
         "amy",
         at(1),
@@ -252,6 +254,7 @@ fn customer_notes_become_the_latest_customer_note() {
         Action::AddNote {
             text: "next update by 15:00".into(),
             visibility: NoteVisibility::Customer,
+            next_update_at: None,
         },
         "amy",
         at(1),

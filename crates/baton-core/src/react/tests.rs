@@ -372,3 +372,77 @@ proptest! {
         prop_assert!(armed.is_empty() || armed.iter().all(|t| t.due_at > end));
     }
 }
+
+fn note(
+    h: &Handoff,
+    visibility: crate::NoteVisibility,
+    promise: Option<&str>,
+    at: &str,
+) -> Result<Acted, ActError> {
+    let claim = Claim {
+        stored: None,
+        presented: None,
+        fresh: "x",
+    };
+    act(
+        h,
+        Action::AddNote {
+            text: "we are on it".into(),
+            visibility,
+            next_update_at: promise.map(t),
+        },
+        "ana",
+        claim,
+        &policy(),
+        t(at),
+    )
+}
+
+#[test]
+fn a_promised_customer_update_has_its_own_timer() {
+    use crate::NoteVisibility::{Customer, Internal};
+    let policy = policy();
+    let h = created("wall", "2026-06-01T09:00");
+    let promised = note(&h, Customer, Some("2026-06-01T10:00"), "2026-06-01T09:05")
+        .unwrap()
+        .reaction
+        .handoff;
+    assert_eq!(promised.next_update_at, Some(t("2026-06-01T10:00")));
+    let timer = timer_of(&promised, TimerKind::NextUpdate);
+    assert!(
+        fire(&promised, &timer, &policy, t("2026-06-01T09:59"))
+            .events
+            .is_empty(),
+        "never early"
+    );
+    let due = fire(&promised, &timer, &policy, t("2026-06-01T10:01"));
+    assert_eq!(due.events[0].0, EventKind::UpdateDue);
+    assert_eq!(due.events[0].1["late_by_ms"], 60_000);
+    assert_eq!(due.handoff.next_update_at, None);
+    assert!(
+        fire(&due.handoff, &timer, &policy, t("2026-06-01T10:02"))
+            .events
+            .is_empty(),
+        "once"
+    );
+    // A customer update before the promise keeps it: no timer left.
+    let kept = note(&promised, Customer, None, "2026-06-01T09:30")
+        .unwrap()
+        .reaction;
+    assert!(kept.timers.iter().all(|t| t.kind != TimerKind::NextUpdate));
+    assert!(
+        fire(&kept.handoff, &timer, &policy, t("2026-06-01T10:00"))
+            .events
+            .is_empty()
+    );
+    // Only a customer-safe note promises, and only a time to come.
+    for (visibility, promise) in [
+        (Internal, "2026-06-01T10:00"),
+        (Customer, "2026-06-01T09:00"),
+    ] {
+        match note(&h, visibility, Some(promise), "2026-06-01T09:05") {
+            Err(ActError::Domain(e)) => assert_eq!(e.field(), Some("next_update_at")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -168,7 +168,8 @@ impl History {
             EventKind::NoteAdded
             | EventKind::PolicyActivated
             | EventKind::SlaWarned
-            | EventKind::SlaBreached => {}
+            | EventKind::SlaBreached
+            | EventKind::UpdateDue => {}
         }
     }
 

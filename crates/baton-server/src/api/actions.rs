@@ -63,6 +63,11 @@ pub(crate) struct NoteBody {
     text: String,
     #[serde(default)]
     visibility: NoteVisibility,
+    /// With a customer-safe note: when the customer was promised the next
+    /// update (RFC 3339, in the future).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(default)]
+    next_update_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -163,6 +168,7 @@ fn parse_action(name: &str, body: &[u8], caller: &Caller) -> Option<Result<Parse
                     Action::AddNote {
                         text: b.text,
                         visibility: b.visibility,
+                        next_update_at: b.next_update_at,
                     },
                     None,
                     Permission::Work,

@@ -47,7 +47,55 @@ on_both_backends!(
     an_unclaimed_item_is_reminded_then_breached_once,
     a_claim_cancels_the_accept_timers,
     waiting_moves_the_resolve_deadline,
+    a_promised_customer_update_that_passes_is_recorded_once,
 );
+
+/// A customer-safe note promising an update at 10:00 arms its own timer;
+/// passed with no new customer note, it records `update_due` once.
+async fn a_promised_customer_update_that_passes_is_recorded_once(app: TestApp) {
+    let id = app.create_sample("normal", "fraud").await;
+    app.act_ok(REVIEWER, &id, "claim", json!({})).await;
+    let noted = app
+        .act_ok(
+            REVIEWER,
+            &id,
+            "notes",
+            json!({"text": "We will update you by 10:00.", "visibility": "customer",
+                   "next_update_at": "2026-01-05T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(noted["handoff"]["next_update_at"], "2026-01-05T10:00:00Z");
+    let (status, refused) = app
+        .act(
+            REVIEWER,
+            &id,
+            "notes",
+            json!({"text": "internal", "next_update_at": "2026-01-05T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["field"], "next_update_at");
+    app.advance(mins(61));
+    assert_eq!(run(&app).await.fired, 1);
+    assert_eq!(run(&app).await.claimed, 0);
+    let events = app
+        .state
+        .store
+        .handoff_events(id.parse().unwrap())
+        .await
+        .unwrap();
+    let due: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::UpdateDue)
+        .collect();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].data["promised_at"], "2026-01-05T10:00:00Z");
+    assert_eq!(due[0].data["late_by_ms"], 60_000);
+}
 
 /// `critical`: accept within 15 min, reminder at 75 % (11 min 15 s).
 async fn an_unclaimed_item_is_reminded_then_breached_once(app: TestApp) {

@@ -70,6 +70,7 @@ pub async fn every_lifecycle_transition_is_recorded(store: Arc<dyn Store>) {
             Action::AddNote {
                 text: "next update by 15:00".into(),
                 visibility: NoteVisibility::Customer,
+                next_update_at: None,
             },
             LifecycleState::InProgress,
         ),
