@@ -93,6 +93,17 @@ async fn simulate_runs_the_whole_log_through_two_policies() {
     );
     assert_ne!(runs[1]["total"], runs[0]["total"]);
     assert_eq!(runs[1]["total"]["without_sla"], 0);
+    // The major-incident chain: every major incident reaches the resolve
+    // reminder level (4); only those unclaimed near 15 min reach level 1.
+    assert_eq!(it["escalated_items"]["4"], 3, "{}", it["escalated_items"]);
+    let level1 = it["escalated_items"]["1"].as_u64().unwrap_or(0);
+    assert!(level1 <= 3, "{}", it["escalated_items"]);
+    assert!(it["escalation_firings"].as_u64().unwrap() >= 3 + level1);
+    assert_eq!(
+        p2["escalated_items"],
+        serde_json::json!({}),
+        "the 24x7 variant has no chain"
+    );
 
     let err = baton(&dir.path().join("unused.db"))
         .args([

@@ -116,7 +116,7 @@ fn simulate_log(
     }
     print_breaches(&runs);
     print_groups(&runs);
-    println!("Escalation chains are not simulated yet: only deadlines, reminders and breaches.");
+    print_escalations(&runs);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -169,6 +169,44 @@ fn print_breaches(runs: &[(String, Simulation)]) {
         table.add_row(row);
     }
     println!("\nDeadlines by customer impact\n{table}");
+}
+
+fn print_escalations(runs: &[(String, Simulation)]) {
+    let mut levels: Vec<u32> = runs
+        .iter()
+        .flat_map(|(_, s)| s.escalated_items.keys().copied())
+        .collect();
+    levels.sort_unstable();
+    levels.dedup();
+    if levels.is_empty() {
+        println!("\nNo escalation level would have fired.");
+        return;
+    }
+    let mut table = Table::new();
+    let mut header = vec!["escalation level".to_owned()];
+    header.extend((1..=runs.len()).map(|i| {
+        if runs.len() > 1 {
+            format!("items (P{i})")
+        } else {
+            "items".into()
+        }
+    }));
+    table.set_header(header);
+    for level in levels {
+        let mut row = vec![format!("level {level}")];
+        row.extend(runs.iter().map(|(_, s)| {
+            s.escalated_items
+                .get(&level)
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        }));
+        table.add_row(row);
+    }
+    let mut row = vec!["firings (repeats included)".to_owned()];
+    row.extend(runs.iter().map(|(_, s)| s.escalation_firings.to_string()));
+    table.add_row(row);
+    println!("\nItems each escalation level would have reached\n{table}");
 }
 
 fn print_groups(runs: &[(String, Simulation)]) {

@@ -42,6 +42,8 @@ pub struct ClockRun {
     pub accept: Tally,
     /// Time to resolve.
     pub resolve: Tally,
+    /// Escalation levels (from 1) that fired at least once, with how often.
+    pub escalations: std::collections::BTreeMap<u32, u32>,
 }
 
 impl ClockRun {
@@ -62,11 +64,13 @@ impl ClockRun {
             policy,
             created.created_at,
         );
+        crate::escalate::start(&mut handoff, policy, created.created_at);
         Some(Self {
             last: created.created_at,
             handoff,
             accept: Tally::default(),
             resolve: Tally::default(),
+            escalations: std::collections::BTreeMap::new(),
         })
     }
 
@@ -103,6 +107,7 @@ impl ClockRun {
         self.handoff.state = state;
         self.handoff.updated_at = at;
         follow(Some(&before), &mut self.handoff, kind, policy, at);
+        crate::escalate::follow(&before, &mut self.handoff, kind, policy, at);
         self.last = self.last.max(at);
         let (Some(was), Some(now)) = (&before.clocks, self.handoff.clocks.clone()) else {
             return;
@@ -136,6 +141,23 @@ impl ClockRun {
             let reaction = react::fire(&self.handoff, &timer, policy, now);
             if reaction.handoff == self.handoff {
                 return; // stale: nothing to fire (cannot happen for a timer just computed)
+            }
+            if timer.kind == crate::timers::TimerKind::Escalation {
+                // Count what the chain would do; what happened next is the
+                // recorded history's, not the level's actions.
+                for (kind, data) in &reaction.events {
+                    if *kind == EventKind::Escalated
+                        && let Some(level) = data["level"].as_u64()
+                    {
+                        *self
+                            .escalations
+                            .entry(u32::try_from(level).unwrap_or(u32::MAX))
+                            .or_default() += 1;
+                    }
+                }
+                self.handoff.escalation = reaction.handoff.escalation;
+                self.last = now;
+                continue;
             }
             for (kind, data) in &reaction.events {
                 let which = match data.get("clock").and_then(Value::as_str) {

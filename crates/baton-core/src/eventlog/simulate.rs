@@ -134,6 +134,11 @@ pub struct Simulation {
     pub by_group: BTreeMap<String, u64>,
     /// Items per route rule that chose the group.
     pub by_rule: BTreeMap<String, u64>,
+    /// Items each escalation level (from 1) would have reached, whatever
+    /// the chain.
+    pub escalated_items: BTreeMap<u32, u64>,
+    /// Level firings, repeats included.
+    pub escalation_firings: u64,
 }
 
 impl Simulation {
@@ -180,6 +185,10 @@ pub fn simulate<'t>(
             outcome.without_sla += 1;
             continue;
         };
+        for (level, times) in &run.escalations {
+            *sim.escalated_items.entry(*level).or_default() += 1;
+            sim.escalation_firings += u64::from(*times);
+        }
         outcome.accept_reminders += u64::from(run.accept.reminders);
         outcome.accept_breaches += u64::from(run.breaches(Which::Accept, policy, log_end));
         outcome.resolve_reminders += u64::from(run.resolve.reminders);
