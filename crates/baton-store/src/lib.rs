@@ -23,7 +23,7 @@ pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
     ActOn, Acted, ActivatePolicy, Activated, AttemptRecord, CreateHandoff, Created, Delivery,
     DeliveryState, DeliveryStore, FireTimer, Fired, Idempotency, ImportHandoff, POLICY_CHANNEL,
-    Store, StoredPolicy, StreakStep, TimerStore, verify_audit,
+    PolicyStore, Store, StoredPolicy, StreakStep, TimerStore, TokenStore, verify_audit,
 };
 pub use token::TokenRecord;
 pub use writer::{BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, WriteTx, Writer, WriterHealth};

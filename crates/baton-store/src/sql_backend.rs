@@ -95,6 +95,25 @@ macro_rules! sql_backend {
                 &self.writer
             }
 
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn chain_head(&self) -> Result<ChainHead, StoreError> {
+                let row = sqlx::query("SELECT position, hash FROM chain_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(ChainHead {
+                    position: row.try_get(0).map_err(map_err)?,
+                    hash: row.try_get(1).map_err(map_err)?,
+                })
+            }
+
             async fn get_handoff(&self, id: Uuid) -> Result<Option<Handoff>, StoreError> {
                 let row = sqlx::query(sql::HANDOFF_DOC)
                     .bind(id.to_string())
@@ -193,6 +212,10 @@ macro_rules! sql_backend {
                 rows.iter().map(event_row).collect()
             }
 
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::TokenStore for $store {
             async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
                 let [id, name, role, groups, workflows, hash] = sql::token_params(token);
                 sqlx::query(sql::INSERT_TOKEN)
@@ -242,6 +265,10 @@ macro_rules! sql_backend {
                 Ok(done.rows_affected() > 0)
             }
 
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::PolicyStore for $store {
             async fn policy_versions(
                 &self,
             ) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
@@ -322,25 +349,6 @@ macro_rules! sql_backend {
             }
 
             $($($extra)*)?
-
-            async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1")
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                Ok(())
-            }
-
-            async fn chain_head(&self) -> Result<ChainHead, StoreError> {
-                let row = sqlx::query("SELECT position, hash FROM chain_head WHERE id = 1")
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                Ok(ChainHead {
-                    position: row.try_get(0).map_err(map_err)?,
-                    hash: row.try_get(1).map_err(map_err)?,
-                })
-            }
         }
 
         fn timer_row(row: &$row) -> Result<baton_core::timers::Timer, StoreError> {

@@ -322,10 +322,72 @@ pub trait DeliveryStore: Send + Sync + 'static {
     async fn enable_channel(&self, channel: &str) -> Result<bool, StoreError>;
 }
 
-/// A Baton backend. Writes go through [`Store::writer`]; reads are the
-/// backend's own, one trait per concern ([`TimerStore`], …).
+/// The tokens concern: API tokens, stored by the SHA-256 of their secret.
 #[async_trait]
-pub trait Store: TimerStore + DeliveryStore + Send + Sync + 'static {
+pub trait TokenStore: Send + Sync + 'static {
+    /// Stores a new token; [`StoreError::Duplicate`] if the name is taken.
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+
+    /// The token with this hash, revoked or not.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Revokes the token with this name; false if there is none.
+    async fn revoke_token(&self, name: &str, now: Timestamp) -> Result<bool, StoreError>;
+}
+
+/// The policy concern: kept versions, the active one, its announcements
+/// across instances, and evaluate's per-conversation streaks.
+#[async_trait]
+pub trait PolicyStore: Send + Sync + 'static {
+    /// Every kept policy version, `(version, text, first loaded)`, oldest first.
+    async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError>;
+
+    /// The active policy version with its text, or `None` in a database
+    /// where no policy was ever activated.
+    async fn active_policy(&self) -> Result<Option<StoredPolicy>, StoreError>;
+
+    /// Tells listening instances that `version` became active (PostgreSQL
+    /// `NOTIFY` on [`POLICY_CHANNEL`]); a no-op where instances cannot listen.
+    async fn notify_policy(&self, _version: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Versions activated by any instance as they are announced (PostgreSQL
+    /// `LISTEN`), or `None` where the backend has no notifications: poll
+    /// [`Store::active_policy`] then. Announcements can be lost (a dropped
+    /// connection): poll as well.
+    async fn policy_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Reads and replaces a conversation's streak counts as one step: in one
+    /// transaction with the conversation's row locked (created if missing),
+    /// `step` sees the stored counts (`None` for a new conversation) and
+    /// decides. Concurrent calls for one conversation, from any instance,
+    /// run one after the other. True when counts were saved.
+    async fn evaluate_streaks(
+        &self,
+        conversation_id: &str,
+        at: Timestamp,
+        step: &mut (dyn for<'c> FnMut(Option<&'c str>) -> StreakStep + Send),
+    ) -> Result<bool, StoreError>;
+
+    /// A conversation's trigger streak counts (JSON object text), if any.
+    async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// A Baton backend. Writes go through [`Store::writer`]; reads are the
+/// backend's own, one trait per concern ([`TokenStore`], [`PolicyStore`],
+/// [`TimerStore`], [`DeliveryStore`]); this one holds the handoffs.
+#[async_trait]
+pub trait Store:
+    TokenStore + PolicyStore + TimerStore + DeliveryStore + Send + Sync + 'static
+{
     /// The group-commit writer of this store.
     fn writer(&self) -> &Writer;
 
@@ -379,18 +441,6 @@ pub trait Store: TimerStore + DeliveryStore + Send + Sync + 'static {
     /// Up to `limit` events after log position `after`, in log order.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 
-    /// Stores a new token; [`StoreError::Duplicate`] if the name is taken.
-    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
-
-    /// The token with this hash, revoked or not.
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
-
-    /// Every token, oldest first.
-    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
-
-    /// Revokes the token with this name; false if there is none.
-    async fn revoke_token(&self, name: &str, now: Timestamp) -> Result<bool, StoreError>;
-
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -398,9 +448,6 @@ pub trait Store: TimerStore + DeliveryStore + Send + Sync + 'static {
     /// commit records with its events (table `chain_head`), so deleting the
     /// newest events is found by [`verify_audit`].
     async fn chain_head(&self) -> Result<ChainHead, StoreError>;
-
-    /// Every kept policy version, `(version, text, first loaded)`, oldest first.
-    async fn policy_versions(&self) -> Result<Vec<(String, String, Timestamp)>, StoreError>;
 
     /// Keeps a policy version and makes it the active one, with a
     /// `policy_activated` event on the system stream, in one writer
@@ -418,41 +465,6 @@ pub trait Store: TimerStore + DeliveryStore + Send + Sync + 'static {
         }
         Ok(activated)
     }
-
-    /// The active policy version with its text, or `None` in a database
-    /// where no policy was ever activated.
-    async fn active_policy(&self) -> Result<Option<StoredPolicy>, StoreError>;
-
-    /// Tells listening instances that `version` became active (PostgreSQL
-    /// `NOTIFY` on [`POLICY_CHANNEL`]); a no-op where instances cannot listen.
-    async fn notify_policy(&self, _version: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// Versions activated by any instance as they are announced (PostgreSQL
-    /// `LISTEN`), or `None` where the backend has no notifications: poll
-    /// [`Store::active_policy`] then. Announcements can be lost (a dropped
-    /// connection): poll as well.
-    async fn policy_notifications(
-        &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
-        Ok(None)
-    }
-
-    /// Reads and replaces a conversation's streak counts as one step: in one
-    /// transaction with the conversation's row locked (created if missing),
-    /// `step` sees the stored counts (`None` for a new conversation) and
-    /// decides. Concurrent calls for one conversation, from any instance,
-    /// run one after the other. True when counts were saved.
-    async fn evaluate_streaks(
-        &self,
-        conversation_id: &str,
-        at: Timestamp,
-        step: &mut (dyn for<'c> FnMut(Option<&'c str>) -> StreakStep + Send),
-    ) -> Result<bool, StoreError>;
-
-    /// A conversation's trigger streak counts (JSON object text), if any.
-    async fn load_streaks(&self, conversation_id: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Walks the whole event log in pages, checks its hash chain, and checks

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use baton_core::{EventKind, SYSTEM_STREAM};
 use baton_server::{POLL_EVERY, PolicyWatcher, spawn_policy_watcher};
-use baton_store::Store;
+use baton_store::PolicyStore;
 use baton_store_postgres::PgStore;
 use baton_store_sqlite::SqliteStore;
 use serde_json::Value;
