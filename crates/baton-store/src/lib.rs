@@ -21,8 +21,11 @@ mod writer;
 pub use error::StoreError;
 pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired, Idempotency,
-    ImportHandoff, POLICY_CHANNEL, Store, StoredPolicy, StreakStep, TimerStore, verify_audit,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, FireTimers, Fired,
+    Idempotency, ImportHandoff, POLICY_CHANNEL, Store, StoredPolicy, StreakStep, TimerStore,
+    verify_audit,
 };
 pub use token::TokenRecord;
-pub use writer::{BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, WriteTx, Writer, WriterHealth};
+pub use writer::{
+    BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, Update, WriteTx, Writer, WriterHealth,
+};
