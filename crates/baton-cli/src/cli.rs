@@ -529,6 +529,11 @@ pub struct BenchTimersArgs {
     /// Timers among them that fall due in the same instant.
     #[arg(long, default_value_t = 10_000)]
     pub due: u64,
+    /// Make the far-future filler open handoffs created through the writer,
+    /// with their events, as the API would (much slower to set up), rather
+    /// than bare timer rows written straight into the table.
+    #[arg(long)]
+    pub filler_handoffs: bool,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,

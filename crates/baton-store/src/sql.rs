@@ -102,19 +102,20 @@ pub fn load_handoffs(n: usize) -> String {
     )
 }
 
-/// Binds per row of [`update_handoffs`]: id, owner_group, state, assignee,
-/// updated_us, claim_token, last_seq, doc, expected state.
-pub const UPDATE_HANDOFF_BINDS: usize = 9;
+/// Binds per row of [`update_docs`]: id, updated_us, last_seq, doc,
+/// expected state.
+pub const UPDATE_DOC_BINDS: usize = 5;
 
-/// Updates `n` handoffs, each only if still in its expected state; rows of
-/// [`UPDATE_HANDOFF_BINDS`] binds. Both dialects name a `VALUES` list's
-/// columns `column1`, `column2`, …; both look each id up by the primary key.
-pub fn update_handoffs(n: usize) -> String {
+/// Stores the document, update time and last seq of `n` handoffs, each
+/// only if still in its expected state; rows of [`UPDATE_DOC_BINDS`] binds.
+/// No indexed column changes, so neither dialect touches an index (a
+/// heap-only update on PostgreSQL). Both dialects name a `VALUES` list's
+/// columns `column1`, `column2`, …, and look each id up by the primary key.
+pub fn update_docs(n: usize) -> String {
     format!(
-        "UPDATE handoffs SET owner_group = v.column2, state = v.column3, assignee = v.column4, \
-         updated_us = v.column5, claim_token = v.column6, last_seq = v.column7, doc = v.column8 \
-         FROM (VALUES {}) AS v WHERE handoffs.id = v.column1 AND handoffs.state = v.column9",
-        rows(n, UPDATE_HANDOFF_BINDS)
+        "UPDATE handoffs SET updated_us = v.column2, last_seq = v.column3, doc = v.column4 \
+         FROM (VALUES {}) AS v WHERE handoffs.id = v.column1 AND handoffs.state = v.column5",
+        rows(n, UPDATE_DOC_BINDS)
     )
 }
 
@@ -428,7 +429,7 @@ mod tests {
              OR (handoff_id = $5 AND kind = $6 AND level = $7 AND due_us = $8) \
              RETURNING handoff_id, kind, level, due_us"
         );
-        assert!(update_handoffs(2).contains("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9), ($10, "));
+        assert!(update_docs(2).contains("VALUES ($1, $2, $3, $4, $5), ($6, $7, "));
         assert!(load_handoffs(3).ends_with("IN ($1, $2, $3)"));
     }
 

@@ -297,21 +297,17 @@ macro_rules! sql_write_tx {
                 Ok(loaded)
             }
 
-            async fn update_many(&mut self, rows: &[$crate::Update]) -> Result<usize, StoreError> {
+            async fn update_docs(&mut self, rows: &[$crate::Update]) -> Result<usize, StoreError> {
                 self.send_pending().await?;
                 let mut updated = 0;
-                for chunk in rows.chunks(sql::insert_chunk(sql::UPDATE_HANDOFF_BINDS)) {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::update_handoffs(chunk.len())));
+                for chunk in rows.chunks(sql::insert_chunk(sql::UPDATE_DOC_BINDS)) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::update_docs(chunk.len())));
                     for row in chunk {
                         let h = &row.handoff;
                         let doc = serde_json::to_string(h).map_err(StoreError::backend)?;
                         q = q
                             .bind(h.id.to_string())
-                            .bind(h.owner_group.to_string())
-                            .bind(h.state.as_str())
-                            .bind(h.assignee.clone())
                             .bind(micros(h.updated_at))
-                            .bind(row.claim_token.clone())
                             .bind(row.last_seq)
                             .bind(doc)
                             .bind(row.expected.as_str());

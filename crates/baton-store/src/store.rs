@@ -212,6 +212,13 @@ pub trait TimerStore: Send + Sync + 'static {
 
     /// How many timers are armed.
     async fn count_timers(&self) -> Result<u64, StoreError>;
+
+    /// **Benchmarks and tests only**: inserts timer rows straight into the
+    /// table, outside the writer, with no handoff and no event behind
+    /// them, to fill a scratch database fast (`baton bench timers`). Never
+    /// call it on a database that serves: such a timer, once due, fires
+    /// for a handoff that does not exist (its row is just taken).
+    async fn seed_timers(&self, timers: &[Timer]) -> Result<(), StoreError>;
 }
 
 /// A Baton backend. Writes go through [`Store::writer`]; reads are the

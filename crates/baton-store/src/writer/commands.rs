@@ -334,18 +334,40 @@ async fn fire(
         let Some(armed) = firing.armed else {
             continue;
         };
-        if firing.handoff != firing.loaded.handoff {
-            updates.push(Update {
-                expected: firing.loaded.handoff.state,
-                claim_token: firing.loaded.claim_token,
+        let before = &firing.loaded.handoff;
+        if firing.handoff != *before {
+            let update = Update {
+                expected: before.state,
+                claim_token: firing.loaded.claim_token.clone(),
                 handoff: firing.handoff,
                 last_seq: firing.last_seq,
-            });
+            };
+            let after = &update.handoff;
+            if (&after.state, &after.owner_group, &after.assignee)
+                == (&before.state, &before.owner_group, &before.assignee)
+            {
+                updates.push(update);
+            } else {
+                // A firing records itself in the clocks only; should it
+                // ever change more, every column is written.
+                let done = tx
+                    .update(
+                        after,
+                        update.expected,
+                        update.claim_token.as_deref(),
+                        update.last_seq,
+                    )
+                    .await
+                    .fault()?;
+                if !done {
+                    return Err(Failure::Fault(StoreError::Conflict));
+                }
+            }
         }
         rearmed.push(*id);
         timers.extend(armed);
     }
-    if tx.update_many(&updates).await.fault()? != updates.len() {
+    if tx.update_docs(&updates).await.fault()? != updates.len() {
         // The timers' rows are already taken: undo them with the rest.
         return Err(Failure::Fault(StoreError::Conflict));
     }

@@ -18,7 +18,7 @@ pub struct Loaded {
     pub last_seq: i64,
 }
 
-/// One row of [`WriteTx::update_many`]: as the arguments of [`WriteTx::update`].
+/// One row of [`WriteTx::update_docs`]: as the arguments of [`WriteTx::update`].
 #[derive(Debug, Clone)]
 pub struct Update {
     /// The handoff after the change.
@@ -101,8 +101,12 @@ pub trait WriteTx: Send + 'static {
         }
         Ok(loaded)
     }
-    /// [`WriteTx::update`] for each row; answers how many were updated.
-    async fn update_many(&mut self, rows: &[Update]) -> Result<usize, StoreError> {
+    /// For changes that leave a handoff's state, owner group, assignee and
+    /// claim token as they were (a timer's firing): stores each handoff's
+    /// document, update time and last seq if it is still in its expected
+    /// state; answers how many were. Backends write only those columns in
+    /// a few statements; this default is [`WriteTx::update`] row by row.
+    async fn update_docs(&mut self, rows: &[Update]) -> Result<usize, StoreError> {
         let mut updated = 0;
         for row in rows {
             let done = self

@@ -3,12 +3,14 @@
 //! default settings) fires them, and each firing's commit is timed against
 //! its due time.
 //!
-//! Set-up, on a fresh database: `low` handoffs created now (their first
-//! timer is 18 h away), then `--due` `critical` handoffs created so that
-//! their accept reminder falls due exactly at T. Each handoff arms four
-//! timers, and each goes through `react::admit` and `Store::create_handoff`
-//! like an API create, so the tables and the event log are what a server
-//! with that many open handoffs holds.
+//! Set-up, on a fresh database: the far-future filler, then `--due`
+//! `critical` handoffs created through `react::admit` and
+//! `Store::create_handoff` like an API create, so that their accept
+//! reminder falls due exactly at T (each arms four timers). The filler is
+//! bare timer rows due a day or more later (`TimerStore::seed_timers`,
+//! bench-only), or with `--filler-handoffs` open `low` handoffs created
+//! like the due ones (first timer 18 h away): then the tables and the
+//! event log are what a server with that many open handoffs holds.
 //!
 //! Measure: the writer announces each commit's log position; a firing's
 //! lateness is when its commit was announced minus its timer's due time.
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use baton_core::policy::{DEFAULT_POLICY, Policy};
-use baton_core::timers::TimerKind;
+use baton_core::timers::{Timer, TimerKind};
 use baton_core::{Event, EventKind, NewHandoff};
 use baton_server::{AppState, Clock, PolicyHandle, SchedulerConfig, ServerConfig, SystemClock};
 use baton_store::{CreateHandoff, Store};
@@ -37,6 +39,8 @@ use crate::cli::BenchTimersArgs;
 
 /// Creates handed to the writer at once while seeding.
 const IN_FLIGHT: usize = 4096;
+/// Filler handoffs created through the writer, timed, before bare timers.
+const PROBE: u64 = 512;
 /// Timers each open handoff arms: a reminder and a breach per clock.
 const TIMERS_PER_HANDOFF: u64 = 4;
 /// How long the scheduler keeps running after the last expected firing, so
@@ -66,8 +70,10 @@ pub struct TimersReport {
     pub pending: u64,
     /// Timers due at T.
     pub due: u64,
-    /// Handoffs created while seeding.
+    /// Handoffs (or, for bare filler timers, made-up handoff ids) seeded.
     pub handoffs: u64,
+    /// Whether the filler is open handoffs (else bare timer rows).
+    pub filler_handoffs: bool,
     /// Seconds the set-up took.
     pub seed_seconds: f64,
     /// The instant the due timers fall due.
@@ -141,11 +147,18 @@ async fn bench(scratch: &Scratch, args: &BenchTimersArgs) -> anyhow::Result<Time
     }
     let seeding = Instant::now();
     let now = clock.now();
-    seed(&store, &policy, "low", fillers, now, &bar).await?;
-    // Leave enough time to create the due handoffs before T: twice what
-    // the fillers took per handoff, and at least a second.
-    let per = seeding.elapsed().as_secs_f64() / fillers.max(1) as f64;
-    let lead = (1.0 + 2.0 * per.max(1e-3) * args.due as f64).min(600.0);
+    // Some filler handoffs through the writer first, timed: creating the
+    // due ones must end before T.
+    let probe = if args.filler_handoffs {
+        fillers
+    } else {
+        fillers.min(PROBE)
+    };
+    seed(&store, &policy, "low", probe, now, &bar).await?;
+    let per = seeding.elapsed().as_secs_f64() / probe.max(1) as f64;
+    seed_bare_timers(store.as_ref(), fillers - probe, now, &bar).await?;
+    // Twice what a create took, and at least a second more.
+    let lead = (1.0 + 2.0 * per.max(1e-3) * args.due as f64).min(3_600.0);
     let due_at = round_up_to_second(clock.now() + SignedDuration::from_secs_f64(lead));
     let reminder_after = accept_reminder_after(&policy)?;
     let due_ids: HashSet<Uuid> = seed(
@@ -225,6 +238,7 @@ async fn bench(scratch: &Scratch, args: &BenchTimersArgs) -> anyhow::Result<Time
         pending,
         due: args.due,
         handoffs,
+        filler_handoffs: args.filler_handoffs,
         seed_seconds,
         due_at,
         fired: check.fired,
@@ -285,6 +299,41 @@ async fn seed(
         created(writes.join_next().await, bar)?;
     }
     Ok(ids)
+}
+
+/// Arms four bare timers for each of `n` made-up handoff ids, due a day
+/// and more after `now`, straight into the table.
+async fn seed_bare_timers(
+    store: &dyn Store,
+    n: u64,
+    now: Timestamp,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    const CHUNK: u64 = 2_500;
+    let mut start = 0;
+    while start < n {
+        let end = (start + CHUNK).min(n);
+        let timers: Vec<Timer> = (start..end)
+            .flat_map(|i| {
+                let handoff_id = Uuid::now_v7();
+                let due_at =
+                    now + SignedDuration::from_hours(24) + SignedDuration::from_millis(i as i64);
+                TimerKind::ALL.into_iter().map(move |kind| Timer {
+                    handoff_id,
+                    kind,
+                    level: 0,
+                    due_at,
+                })
+            })
+            .collect();
+        store
+            .seed_timers(&timers)
+            .await
+            .context("cannot seed the filler timers")?;
+        bar.inc(end - start);
+        start = end;
+    }
+    Ok(())
 }
 
 fn created(
@@ -463,9 +512,14 @@ fn print_report(r: &TimersReport) {
         "machine:       {} cores{load}; backend {}",
         r.cores, r.backend
     );
+    let filler = if r.filler_handoffs {
+        "open handoffs"
+    } else {
+        "bare timer rows"
+    };
     println!(
-        "set-up:        {} handoffs, {} timers armed, in {:.1} s",
-        r.handoffs, r.pending, r.seed_seconds
+        "set-up:        {} handoffs ({} due, the filler {filler}), {} timers armed, in {:.1} s",
+        r.handoffs, r.due, r.pending, r.seed_seconds
     );
     println!("due:           {} timers at {}", r.due, r.due_at);
     println!(
