@@ -3,7 +3,8 @@
 //!
 //! Each round claims up to [`SchedulerConfig::batch`] due timers with a
 //! lease (so other instances on PostgreSQL pass over them) and fires them
-//! all at once, so the writer commits them in a few group commits. A timer
+//! all in one writer command ([`Store::fire_timers`]): a few statements and
+//! one commit for the round. A timer
 //! fires at most once because the transaction that fires it deletes its
 //! row; it fires at least once because a lease runs out: a timer claimed
 //! by an instance that died is claimed again `lease` later.
@@ -11,7 +12,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_store::{FireTimer, Store, StoreError};
+use baton_core::policy::Policy;
+use baton_core::timers::Timer;
+use baton_store::{FireTimer, FireTimers, Fired, Store, StoreError};
 use futures::future::join_all;
 use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
@@ -100,14 +103,7 @@ impl Scheduler {
                 return Ok(report);
             }
             let policy = self.policy.current().policy.clone();
-            let firings = due.iter().map(|timer| {
-                self.store.fire_timer(FireTimer {
-                    timer: *timer,
-                    policy: policy.clone(),
-                    now,
-                })
-            });
-            let results = join_all(firings).await;
+            let results = self.fire(&due, &policy, now).await;
             report.claimed += due.len();
             let mut failed = false;
             for (timer, result) in due.iter().zip(results) {
@@ -130,6 +126,38 @@ impl Scheduler {
                 return Ok(report);
             }
         }
+    }
+
+    /// Fires `due` in one writer command; if that fails, each timer on its
+    /// own, so a timer the store cannot fire holds back no other.
+    async fn fire(
+        &self,
+        due: &[Timer],
+        policy: &Arc<Policy>,
+        now: Timestamp,
+    ) -> Vec<Result<Fired, StoreError>> {
+        let all = FireTimers {
+            timers: due.to_vec(),
+            policy: policy.clone(),
+            now,
+        };
+        match self.store.fire_timers(all).await {
+            Ok(fired) if fired.len() == due.len() => return fired.into_iter().map(Ok).collect(),
+            Ok(_) => {
+                tracing::warn!("the store answered another number of firings; firing one by one")
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot fire the due timers at once; firing one by one")
+            }
+        }
+        let firings = due.iter().map(|timer| {
+            self.store.fire_timer(FireTimer {
+                timer: *timer,
+                policy: policy.clone(),
+                now,
+            })
+        });
+        join_all(firings).await
     }
 
     async fn run(self, clock: Arc<dyn Clock>) {

@@ -71,6 +71,57 @@ impl PgStore {
             .map_err(|e| StoreError::backend(format!("cannot connect to postgres: {e}")))
     }
 
+    /// Creates an empty database named `baton_<purpose>_<random>` on the
+    /// server of `url` (`postgres://…/db`, a database to connect to) and
+    /// answers its URL and name: a scratch database for benchmarks. Drop it
+    /// with [`PgStore::drop_scratch_database`].
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the server is unreachable or refuses.
+    pub async fn create_scratch_database(
+        url: &str,
+        purpose: &str,
+    ) -> Result<(String, String), StoreError> {
+        let name = format!("baton_{purpose}_{}", uuid::Uuid::new_v4().simple());
+        let (base, _) = url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit_once('/'))
+            .ok_or_else(|| StoreError::backend("the URL names no database"))?;
+        let admin = Self::admin_pool(url).await?;
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await;
+        admin.close().await;
+        created.map_err(StoreError::backend)?;
+        Ok((format!("{base}/{name}"), name))
+    }
+
+    /// Drops a database [`PgStore::create_scratch_database`] made,
+    /// disconnecting whoever is still on it.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the server is unreachable or refuses.
+    pub async fn drop_scratch_database(url: &str, name: &str) -> Result<(), StoreError> {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(StoreError::backend(format!(
+                "not a scratch database: {name}"
+            )));
+        }
+        let admin = Self::admin_pool(url).await?;
+        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+        admin.close().await;
+        dropped.map_err(StoreError::backend)?;
+        Ok(())
+    }
+
     /// The pool, for tests that need to reach under the store (e.g. to tamper).
     pub fn pool(&self) -> &PgPool {
         &self.pool

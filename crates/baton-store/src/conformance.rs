@@ -12,6 +12,7 @@ mod listing;
 mod policy;
 mod races;
 mod tamper;
+mod timers;
 mod writer_faults;
 
 pub use activation::*;
@@ -23,6 +24,7 @@ pub use listing::*;
 pub use policy::*;
 pub use races::*;
 pub use tamper::*;
+pub use timers::*;
 pub use writer_faults::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async
@@ -53,6 +55,7 @@ macro_rules! conformance_suite {
             policy_activation_is_kept_and_chained,
             concurrent_streak_steps_run_one_after_another,
             imported_histories_keep_their_times_and_import_once,
+            fired_timers_fire_once_as_one_command_per_timer,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -22,8 +22,11 @@ pub use error::StoreError;
 pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
     ActOn, Acted, ActivatePolicy, Activated, AttemptRecord, CreateHandoff, Created, Delivery,
-    DeliveryState, DeliveryStore, FireTimer, Fired, Idempotency, ImportHandoff, POLICY_CHANNEL,
-    PolicyStore, Store, StoredPolicy, StreakStep, TimerStore, TokenStore, verify_audit,
+    DeliveryState, DeliveryStore, FireTimer, FireTimers, Fired, Idempotency, ImportHandoff,
+    POLICY_CHANNEL, PolicyStore, Store, StoredPolicy, StreakStep, TimerStore, TokenStore,
+    verify_audit,
 };
 pub use token::TokenRecord;
-pub use writer::{BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, WriteTx, Writer, WriterHealth};
+pub use writer::{
+    BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, Update, WriteTx, Writer, WriterHealth,
+};

@@ -112,6 +112,95 @@ pub fn multi_row_insert(table_columns: &str, columns: usize, rows: usize) -> Str
     }
     sql
 }
+/// `SELECT id, doc, claim_token, last_seq FROM handoffs WHERE id IN ($1, …)`
+/// for `n` ids.
+pub fn load_handoffs(n: usize) -> String {
+    format!(
+        "SELECT id, doc, claim_token, last_seq FROM handoffs WHERE id IN ({})",
+        placeholders(1, n)
+    )
+}
+
+/// Binds per row of [`update_docs`]: id, updated_us, last_seq, doc,
+/// expected state.
+pub const UPDATE_DOC_BINDS: usize = 5;
+
+/// Stores the document, update time and last seq of `n` handoffs, each
+/// only if still in its expected state; rows of [`UPDATE_DOC_BINDS`] binds.
+/// No indexed column changes, so neither dialect touches an index (a
+/// heap-only update on PostgreSQL). Both dialects name a `VALUES` list's
+/// columns `column1`, `column2`, …, and look each id up by the primary key.
+pub fn update_docs(n: usize) -> String {
+    format!(
+        "UPDATE handoffs SET updated_us = v.column2, last_seq = v.column3, doc = v.column4 \
+         FROM (VALUES {}) AS v WHERE handoffs.id = v.column1 AND handoffs.state = v.column5",
+        rows(n, UPDATE_DOC_BINDS)
+    )
+}
+
+/// Takes (deletes) `n` timers armed exactly as given and answers those
+/// taken: binds handoff_id, kind, level, due_us per timer. An `OR` of
+/// primary-key matches rather than `(…) IN (VALUES …)`, which SQLite
+/// answers with a scan of the whole table.
+pub fn take_timers(n: usize) -> String {
+    let terms: Vec<String> = (0..n)
+        .map(|i| {
+            let b = i * 4;
+            format!(
+                "(handoff_id = ${} AND kind = ${} AND level = ${} AND due_us = ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4
+            )
+        })
+        .collect();
+    format!(
+        "DELETE FROM timers WHERE {} RETURNING handoff_id, kind, level, due_us",
+        terms.join(" OR ")
+    )
+}
+
+/// Disarms `n` timers by key: binds handoff_id, kind, level per timer.
+pub fn disarm_timers(n: usize) -> String {
+    let terms: Vec<String> = (0..n)
+        .map(|i| {
+            let b = i * 3;
+            format!(
+                "(handoff_id = ${} AND kind = ${} AND level = ${})",
+                b + 1,
+                b + 2,
+                b + 3
+            )
+        })
+        .collect();
+    format!("DELETE FROM timers WHERE {}", terms.join(" OR "))
+}
+
+/// The armed timers of `n` handoffs: binds the ids.
+pub fn timers_of(n: usize) -> String {
+    format!(
+        "SELECT handoff_id, kind, level, due_us FROM timers WHERE handoff_id IN ({})",
+        placeholders(1, n)
+    )
+}
+
+/// `$first, $first+1, …`, `n` of them.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, …, $c), ($c+1, …), …`: `n` rows of `columns` binds.
+fn rows(n: usize, columns: usize) -> String {
+    (0..n)
+        .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Find an idempotency key.
 pub const FIND_IDEMPOTENCY: &str =
     "SELECT handoff_id, body_hash FROM idempotency_keys WHERE key = $1";
@@ -349,6 +438,18 @@ mod tests {
             multi_row_insert("t (a, b)", 2, 2),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
         );
+    }
+
+    #[test]
+    fn batch_statements_number_every_bind() {
+        assert_eq!(
+            take_timers(2),
+            "DELETE FROM timers WHERE (handoff_id = $1 AND kind = $2 AND level = $3 AND due_us = $4) \
+             OR (handoff_id = $5 AND kind = $6 AND level = $7 AND due_us = $8) \
+             RETURNING handoff_id, kind, level, due_us"
+        );
+        assert!(update_docs(2).contains("VALUES ($1, $2, $3, $4, $5), ($6, $7, "));
+        assert!(load_handoffs(3).ends_with("IN ($1, $2, $3)"));
     }
 
     #[test]

@@ -404,6 +404,23 @@ macro_rules! sql_backend {
                 Ok(due.map(from_micros))
             }
 
+            async fn seed_timers(&self, timers: &[baton_core::timers::Timer]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                for chunk in timers.chunks(sql::insert_chunk(4)) {
+                    let text = sql::multi_row_insert(sql::TIMER_INSERT_COLUMNS, 4, chunk.len());
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+                    for t in chunk {
+                        q = q
+                            .bind(t.handoff_id.to_string())
+                            .bind(t.kind.as_str())
+                            .bind(i64::from(t.level))
+                            .bind(micros(t.due_at));
+                    }
+                    q.execute(&mut *tx).await.map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
             async fn count_timers(&self) -> Result<u64, StoreError> {
                 let n: i64 = sqlx::query(sql::COUNT_TIMERS)
                     .fetch_one(&self.pool)

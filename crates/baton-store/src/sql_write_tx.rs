@@ -278,6 +278,113 @@ macro_rules! sql_write_tx {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn take_timers(
+                &mut self,
+                timers: &[baton_core::timers::Timer],
+            ) -> Result<Vec<baton_core::timers::Timer>, StoreError> {
+                self.send_pending().await?;
+                let mut taken = Vec::with_capacity(timers.len());
+                for chunk in timers.chunks(sql::insert_chunk(4)) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::take_timers(chunk.len())));
+                    for t in chunk {
+                        q = q
+                            .bind(t.handoff_id.to_string())
+                            .bind(t.kind.as_str())
+                            .bind(i64::from(t.level))
+                            .bind(micros(t.due_at));
+                    }
+                    let rows = q.fetch_all(&mut **self.conn()?).await.map_err(map_err)?;
+                    for row in &rows {
+                        taken.push(timer_row(row)?);
+                    }
+                }
+                Ok(taken)
+            }
+
+            async fn load_many(&mut self, ids: &[Uuid]) -> Result<Vec<Loaded>, StoreError> {
+                let mut loaded = Vec::with_capacity(ids.len());
+                let mut stored = Vec::with_capacity(ids.len());
+                for id in ids {
+                    match self.pending.load(*id) {
+                        Some(found) => loaded.push(found),
+                        None => stored.push(*id),
+                    }
+                }
+                for chunk in stored.chunks(sql::INSERT_BINDS) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::load_handoffs(chunk.len())));
+                    for id in chunk {
+                        q = q.bind(id.to_string());
+                    }
+                    let rows = q.fetch_all(&mut **self.conn()?).await.map_err(map_err)?;
+                    for row in &rows {
+                        let doc: String = row.try_get(1).map_err(map_err)?;
+                        loaded.push(Loaded {
+                            handoff: sql::handoff_from_doc(&doc)?,
+                            claim_token: row.try_get(2).map_err(map_err)?,
+                            last_seq: row.try_get(3).map_err(map_err)?,
+                        });
+                    }
+                }
+                Ok(loaded)
+            }
+
+            async fn update_docs(&mut self, rows: &[$crate::Update]) -> Result<usize, StoreError> {
+                self.send_pending().await?;
+                let mut updated = 0;
+                for chunk in rows.chunks(sql::insert_chunk(sql::UPDATE_DOC_BINDS)) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::update_docs(chunk.len())));
+                    for row in chunk {
+                        let h = &row.handoff;
+                        let doc = serde_json::to_string(h).map_err(StoreError::backend)?;
+                        q = q
+                            .bind(h.id.to_string())
+                            .bind(micros(h.updated_at))
+                            .bind(row.last_seq)
+                            .bind(doc)
+                            .bind(row.expected.as_str());
+                    }
+                    let done = q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+                    updated += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+                }
+                Ok(updated)
+            }
+
+            async fn replace_timers(
+                &mut self,
+                ids: &[Uuid],
+                timers: &[baton_core::timers::Timer],
+            ) -> Result<(), StoreError> {
+                // Everything in the table, so one read sees every armed timer.
+                self.send_pending().await?;
+                let mut armed = std::collections::HashSet::new();
+                for chunk in ids.chunks(sql::INSERT_BINDS) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::timers_of(chunk.len())));
+                    for id in chunk {
+                        q = q.bind(id.to_string());
+                    }
+                    let rows = q.fetch_all(&mut **self.conn()?).await.map_err(map_err)?;
+                    for row in &rows {
+                        armed.insert(timer_row(row)?);
+                    }
+                }
+                let wanted: std::collections::HashSet<_> = timers.iter().copied().collect();
+                let stale: Vec<_> = armed.iter().filter(|t| !wanted.contains(t)).copied().collect();
+                for chunk in stale.chunks(sql::insert_chunk(3)) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql::disarm_timers(chunk.len())));
+                    for t in chunk {
+                        q = q
+                            .bind(t.handoff_id.to_string())
+                            .bind(t.kind.as_str())
+                            .bind(i64::from(t.level));
+                    }
+                    q.execute(&mut **self.conn()?).await.map_err(map_err)?;
+                }
+                self.pending
+                    .timers
+                    .extend(timers.iter().filter(|t| !armed.contains(t)));
+                Ok(())
+            }
+
             async fn savepoint(&mut self) -> Result<(), StoreError> {
                 sqlx::query("SAVEPOINT baton_command")
                     .execute(&mut **self.conn()?)

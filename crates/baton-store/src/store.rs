@@ -92,6 +92,19 @@ pub struct FireTimer {
     pub now: Timestamp,
 }
 
+/// Fire many due timers in one writer command ([`Store::fire_timers`]):
+/// each as [`FireTimer`] would, with the rows taken, the handoffs loaded
+/// and updated, and the timers re-armed in a few statements for all.
+#[derive(Debug, Clone)]
+pub struct FireTimers {
+    /// The timers as they were armed, in the order to fire them.
+    pub timers: Vec<Timer>,
+    /// The policy whose impacts set the clocks.
+    pub policy: Arc<Policy>,
+    /// When they fire, to the microsecond.
+    pub now: Timestamp,
+}
+
 /// The result of [`Store::fire_timer`].
 #[derive(Debug, Clone, Default)]
 pub struct Fired {
@@ -202,6 +215,13 @@ pub trait TimerStore: Send + Sync + 'static {
 
     /// How many timers are armed.
     async fn count_timers(&self) -> Result<u64, StoreError>;
+
+    /// **Benchmarks and tests only**: inserts timer rows straight into the
+    /// table, outside the writer, with no handoff and no event behind
+    /// them, to fill a scratch database fast (`baton bench timers`). Never
+    /// call it on a database that serves: such a timer, once due, fires
+    /// for a handoff that does not exist (its row is just taken).
+    async fn seed_timers(&self, timers: &[Timer]) -> Result<(), StoreError>;
 }
 
 /// Where an outbox delivery is.
@@ -413,6 +433,15 @@ pub trait Store:
     /// instances: the row goes in the transaction that fires it.
     async fn fire_timer(&self, cmd: FireTimer) -> Result<Fired, StoreError> {
         self.writer().fire(cmd).await
+    }
+
+    /// Fires armed timers in one writer command, each as
+    /// [`Store::fire_timer`] would and in the order given (a timer that an
+    /// earlier one of the same handoff disarmed is not taken); answers one
+    /// [`Fired`] per timer, in order. All or nothing: on `Err` nothing was
+    /// written, and firing the timers one by one tells which one fails.
+    async fn fire_timers(&self, cmd: FireTimers) -> Result<Vec<Fired>, StoreError> {
+        self.writer().fire_many(cmd).await
     }
 
     /// One handoff, or `None`.

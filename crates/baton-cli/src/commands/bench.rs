@@ -1,5 +1,8 @@
 //! `baton bench create`: many clients creating handoffs as fast as the server
-//! acknowledges them; prints throughput and latency percentiles.
+//! acknowledges them; prints throughput and latency percentiles. `bench
+//! policy` times decisions, `bench timers` ([`timers`]) the scheduler.
+
+mod timers;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use crate::client::ApiClient;
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let (target, token, ca_cert, clients, duration) = match command {
         BenchCommand::Policy { rules, decisions } => return bench_policy(rules, decisions),
+        BenchCommand::Timers(args) => return timers::run(args).await,
         BenchCommand::Create {
             target,
             token,

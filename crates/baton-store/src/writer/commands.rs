@@ -1,14 +1,17 @@
 //! What each write command does inside the writer's transaction, and how it
 //! can fail: a refusal (logic, wrote nothing) or a fault (a database call).
 
+use std::collections::{HashMap, HashSet};
+
 use baton_core::react::{self, ActError, Claim};
-use baton_core::{ChainHead, DomainError, EventKind, NewEvent};
+use baton_core::timers::Timer;
+use baton_core::{ChainHead, DomainError, EventKind, Handoff, NewEvent};
 use uuid::Uuid;
 
-use super::tx::WriteTx;
+use super::tx::{Loaded, Update, WriteTx};
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired, Idempotency,
-    ImportHandoff, StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimers, Fired,
+    Idempotency, ImportHandoff, StoreError,
 };
 
 /// A write request.
@@ -17,7 +20,7 @@ pub(super) enum Command {
     Act(Box<ActOn>),
     Import(Box<ImportHandoff>),
     ActivatePolicy(Box<ActivatePolicy>),
-    Fire(Box<FireTimer>),
+    Fire(Box<FireTimers>),
 }
 
 /// A write request's answer.
@@ -25,7 +28,7 @@ pub(super) enum Outcome {
     Created(Created),
     Acted(Acted),
     Activated(Activated),
-    Fired(Fired),
+    Fired(Vec<Fired>),
 }
 
 /// Why a command did not complete.
@@ -246,46 +249,76 @@ async fn act(tx: &mut impl WriteTx, head: &mut ChainHead, cmd: &ActOn) -> Result
     })
 }
 
-/// Fires a timer if its row is still there as armed: the row is taken in
+/// Fires timers whose rows are still there as armed: each row is taken in
 /// this transaction, so of several instances (or a retry after a restart)
-/// exactly one fires it.
+/// exactly one fires it. Timers fire in the order given, each on its
+/// handoff as the firings before left it, exactly as one command per timer
+/// would: a timer an earlier firing of the same handoff disarmed is not
+/// taken. The rows are taken, the handoffs loaded and updated and their
+/// timers re-armed in a few statements for all.
 async fn fire(
     tx: &mut impl WriteTx,
     head: &mut ChainHead,
-    cmd: &FireTimer,
-) -> Result<Fired, Failure> {
-    if !tx.take_timer(&cmd.timer).await.fault()? {
-        return Ok(Fired::default());
+    cmd: &FireTimers,
+) -> Result<Vec<Fired>, Failure> {
+    let mut fired = vec![Fired::default(); cmd.timers.len()];
+    let mut taken: HashSet<Timer> = tx
+        .take_timers(&cmd.timers)
+        .await
+        .fault()?
+        .into_iter()
+        .collect();
+    if taken.is_empty() {
+        return Ok(fired);
     }
-    let Some(loaded) = tx.load(cmd.timer.handoff_id).await.fault()? else {
-        return Ok(Fired {
-            taken: true,
-            ..Fired::default()
-        });
-    };
-    let reaction = react::fire(&loaded.handoff, &cmd.timer, &cmd.policy, cmd.now);
-    let mut events = Vec::with_capacity(reaction.events.len());
-    let id = loaded.handoff.id;
-    if reaction.handoff != loaded.handoff {
-        let seq = loaded.last_seq + reaction.events.len() as i64;
-        let updated = tx
-            .update(
-                &reaction.handoff,
-                loaded.handoff.state,
-                loaded.claim_token.as_deref(),
-                seq,
-            )
+    let mut ids = Vec::new();
+    let mut seen = HashSet::new();
+    for timer in cmd.timers.iter().filter(|t| taken.contains(t)) {
+        if seen.insert(timer.handoff_id) {
+            ids.push(timer.handoff_id);
+        }
+    }
+    let mut work: HashMap<Uuid, Firing> = tx
+        .load_many(&ids)
+        .await
+        .fault()?
+        .into_iter()
+        .map(|loaded| {
+            let firing = Firing {
+                handoff: loaded.handoff.clone(),
+                last_seq: loaded.last_seq,
+                armed: None,
+                loaded,
+            };
+            (firing.loaded.handoff.id, firing)
+        })
+        .collect();
+    for (timer, fired) in cmd.timers.iter().zip(&mut fired) {
+        if !taken.remove(timer) {
+            continue;
+        }
+        let Some(firing) = work.get_mut(&timer.handoff_id) else {
+            // The handoff is gone: the row goes, nothing else.
+            fired.taken = true;
+            continue;
+        };
+        if firing
+            .armed
+            .as_ref()
+            .is_some_and(|armed| !armed.contains(timer))
+        {
+            continue; // an earlier firing of this command disarmed it
+        }
+        let reaction = react::fire(&firing.handoff, timer, &cmd.policy, cmd.now);
+        tx.enqueue(timer.handoff_id, &reaction.notifications, cmd.now)
             .await
             .fault()?;
-        if !updated {
-            // The timer's row is already taken: undo it with the rest.
-            return Err(Failure::Fault(StoreError::Conflict));
-        }
-        for (seq, (kind, data)) in (loaded.last_seq + 1..).zip(reaction.events) {
+        for (kind, data) in reaction.events {
+            firing.last_seq += 1;
             let event = head.append(
-                seq,
+                firing.last_seq,
                 NewEvent {
-                    handoff_id: id,
+                    handoff_id: timer.handoff_id,
                     kind,
                     actor: reaction
                         .actor
@@ -296,18 +329,74 @@ async fn fire(
                 },
             );
             tx.append(&event).await.fault()?;
-            events.push(event);
+            fired.events.push(event);
         }
+        firing.handoff = reaction.handoff;
+        firing.armed = Some(reaction.timers);
+        fired.taken = true;
+        fired.handoff = Some(firing.handoff.clone());
     }
-    tx.arm_timers(id, &reaction.timers, true).await.fault()?;
-    tx.enqueue(id, &reaction.notifications, cmd.now)
-        .await
-        .fault()?;
-    Ok(Fired {
-        taken: true,
-        events,
-        handoff: Some(reaction.handoff),
-    })
+    let mut updates = Vec::new();
+    let mut rearmed = Vec::new();
+    let mut timers = Vec::new();
+    for id in &ids {
+        let Some(firing) = work.remove(id) else {
+            continue;
+        };
+        let Some(armed) = firing.armed else {
+            continue;
+        };
+        let before = &firing.loaded.handoff;
+        if firing.handoff != *before {
+            let update = Update {
+                expected: before.state,
+                claim_token: firing.loaded.claim_token.clone(),
+                handoff: firing.handoff,
+                last_seq: firing.last_seq,
+            };
+            let after = &update.handoff;
+            if (&after.state, &after.owner_group, &after.assignee)
+                == (&before.state, &before.owner_group, &before.assignee)
+            {
+                updates.push(update);
+            } else {
+                // A firing records itself in the clocks only; should it
+                // ever change more, every column is written.
+                let done = tx
+                    .update(
+                        after,
+                        update.expected,
+                        update.claim_token.as_deref(),
+                        update.last_seq,
+                    )
+                    .await
+                    .fault()?;
+                if !done {
+                    return Err(Failure::Fault(StoreError::Conflict));
+                }
+            }
+        }
+        rearmed.push(*id);
+        timers.extend(armed);
+    }
+    if tx.update_docs(&updates).await.fault()? != updates.len() {
+        // The timers' rows are already taken: undo them with the rest.
+        return Err(Failure::Fault(StoreError::Conflict));
+    }
+    tx.replace_timers(&rearmed, &timers).await.fault()?;
+    Ok(fired)
+}
+
+/// One handoff while its timers of a [`FireTimers`] fire.
+struct Firing {
+    /// As loaded.
+    loaded: Loaded,
+    /// After the firings so far.
+    handoff: Handoff,
+    /// Its last event's seq so far.
+    last_seq: i64,
+    /// The timers it needs after the firings so far (`None` before the first).
+    armed: Option<Vec<Timer>>,
 }
 
 /// Makes a policy version active and appends `policy_activated` to the

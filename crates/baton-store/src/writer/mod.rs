@@ -41,12 +41,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired,
+    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, FireTimers, Fired,
     ImportHandoff, StoreError,
 };
 use batch::BatchFault;
 use commands::{Command, Outcome};
-pub use tx::{Loaded, WriteTx};
+pub use tx::{Loaded, Update, WriteTx};
 
 /// Most requests committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -181,6 +181,19 @@ impl Writer {
 
     /// Fires a timer; see [`crate::Store::fire_timer`].
     pub async fn fire(&self, cmd: FireTimer) -> Result<Fired, StoreError> {
+        let many = FireTimers {
+            timers: vec![cmd.timer],
+            policy: cmd.policy,
+            now: cmd.now,
+        };
+        self.fire_many(many)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::backend("writer answered no firing"))
+    }
+
+    /// Fires timers in one command; see [`crate::Store::fire_timers`].
+    pub async fn fire_many(&self, cmd: FireTimers) -> Result<Vec<Fired>, StoreError> {
         match self.submit(Command::Fire(Box::new(cmd))).await? {
             Outcome::Fired(f) => Ok(f),
             _ => Err(StoreError::backend("writer answered the wrong command")),

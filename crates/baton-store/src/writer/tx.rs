@@ -18,6 +18,19 @@ pub struct Loaded {
     pub last_seq: i64,
 }
 
+/// One row of [`WriteTx::update_docs`]: as the arguments of [`WriteTx::update`].
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// The handoff after the change.
+    pub handoff: Handoff,
+    /// The state it must still be in.
+    pub expected: LifecycleState,
+    /// The claim token to store.
+    pub claim_token: Option<String>,
+    /// Its last event's sequence number after the change.
+    pub last_seq: i64,
+}
+
 /// The writes a backend performs inside one transaction. Implemented by each
 /// backend over a connection it owns; only the writer task calls it.
 ///
@@ -75,6 +88,60 @@ pub trait WriteTx: Send + 'static {
     /// Takes (deletes) `timer` if it is still armed exactly as given; false
     /// if it fired, moved or was disarmed meanwhile.
     async fn take_timer(&mut self, timer: &Timer) -> Result<bool, StoreError>;
+    /// Takes (deletes) each of `timers` still armed exactly as given, and
+    /// answers those taken. Backends take them in a few statements; this
+    /// default one by one.
+    async fn take_timers(&mut self, timers: &[Timer]) -> Result<Vec<Timer>, StoreError> {
+        let mut taken = Vec::new();
+        for timer in timers {
+            if self.take_timer(timer).await? {
+                taken.push(*timer);
+            }
+        }
+        Ok(taken)
+    }
+    /// Reads handoffs inside the transaction; those not found are left out.
+    async fn load_many(&mut self, ids: &[Uuid]) -> Result<Vec<Loaded>, StoreError> {
+        let mut loaded = Vec::new();
+        for id in ids {
+            loaded.extend(self.load(*id).await?);
+        }
+        Ok(loaded)
+    }
+    /// For changes that leave a handoff's state, owner group, assignee and
+    /// claim token as they were (a timer's firing): stores each handoff's
+    /// document, update time and last seq if it is still in its expected
+    /// state; answers how many were. Backends write only those columns in
+    /// a few statements; this default is [`WriteTx::update`] row by row.
+    async fn update_docs(&mut self, rows: &[Update]) -> Result<usize, StoreError> {
+        let mut updated = 0;
+        for row in rows {
+            let done = self
+                .update(
+                    &row.handoff,
+                    row.expected,
+                    row.claim_token.as_deref(),
+                    row.last_seq,
+                )
+                .await?;
+            updated += usize::from(done);
+        }
+        Ok(updated)
+    }
+    /// Replaces the armed timers of each handoff of `ids` with those of
+    /// `timers` that are its own, as [`WriteTx::arm_timers`] with `replace`.
+    /// Backends write only the difference.
+    async fn replace_timers(&mut self, ids: &[Uuid], timers: &[Timer]) -> Result<(), StoreError> {
+        for id in ids {
+            let own: Vec<Timer> = timers
+                .iter()
+                .filter(|t| t.handoff_id == *id)
+                .copied()
+                .collect();
+            self.arm_timers(*id, &own, true).await?;
+        }
+        Ok(())
+    }
     /// Sends every buffered insert and append to the database.
     async fn flush(&mut self) -> Result<(), StoreError>;
     /// Opens a savepoint for one command (nothing is buffered at this point).
