@@ -46,6 +46,13 @@ pub enum EventKind {
     SlaWarned,
     /// An SLA clock ran out; data as for [`EventKind::SlaWarned`].
     SlaBreached,
+    /// The assigner offered the pending item to a reviewer of its group;
+    /// data is `{assignee, strategy, accept_within_ms, expires_at}`.
+    Assigned,
+    /// An assignment was not claimed within the impact's `accept_within`:
+    /// the item is back in the queue; data is `{assignee, assigned_at,
+    /// due_at, late_by_ms}`.
+    AssignmentExpired,
 }
 
 /// The `handoff_id` of events that belong to no handoff (policy activations):
@@ -54,7 +61,7 @@ pub const SYSTEM_STREAM: Uuid = Uuid::nil();
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::Created,
         Self::Claimed,
         Self::Released,
@@ -71,6 +78,8 @@ impl EventKind {
         Self::PolicyActivated,
         Self::SlaWarned,
         Self::SlaBreached,
+        Self::Assigned,
+        Self::AssignmentExpired,
     ];
 
     /// The wire name, e.g. `info_requested`.
@@ -92,6 +101,8 @@ impl EventKind {
             Self::PolicyActivated => "policy_activated",
             Self::SlaWarned => "sla_warned",
             Self::SlaBreached => "sla_breached",
+            Self::Assigned => "assigned",
+            Self::AssignmentExpired => "assignment_expired",
         }
     }
 
