@@ -4,6 +4,7 @@
 //! Each case takes a fresh, empty, migrated store and panics on a failure.
 
 mod activation;
+mod assignment;
 mod faults;
 mod fixtures;
 mod import;
@@ -15,6 +16,7 @@ mod tamper;
 mod writer_faults;
 
 pub use activation::*;
+pub use assignment::*;
 pub use faults::{Faults, FaultyTx, Step};
 pub use fixtures::{at, new_handoff, policy as default_policy, sample_new};
 pub use import::*;
@@ -53,6 +55,7 @@ macro_rules! conformance_suite {
             policy_activation_is_kept_and_chained,
             concurrent_streak_steps_run_one_after_another,
             imported_histories_keep_their_times_and_import_once,
+            assignments_are_offered_once_and_counted,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -21,9 +21,10 @@ mod writer;
 pub use error::StoreError;
 pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
-    ActOn, Acted, ActivatePolicy, Activated, AttemptRecord, CreateHandoff, Created, Delivery,
-    DeliveryState, DeliveryStore, FireTimer, Fired, Idempotency, ImportHandoff, POLICY_CHANNEL,
-    Store, StoredPolicy, StreakStep, TimerStore, verify_audit,
+    ActOn, Acted, ActivatePolicy, Activated, AssignHandoff, Assigned, AssignmentStore,
+    AttemptRecord, CreateHandoff, Created, Delivery, DeliveryState, DeliveryStore, FireTimer,
+    Fired, Idempotency, ImportHandoff, POLICY_CHANNEL, Store, StoredPolicy, StreakStep, TimerStore,
+    verify_audit,
 };
 pub use token::TokenRecord;
 pub use writer::{BACKOFF_MAX, BACKOFF_MIN, Loaded, MAX_BATCH, WriteTx, Writer, WriterHealth};

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::tx::WriteTx;
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, Fired, Idempotency,
-    ImportHandoff, StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, AssignHandoff, Assigned, CreateHandoff, Created,
+    FireTimer, Fired, Idempotency, ImportHandoff, StoreError,
 };
 
 /// A write request.
@@ -18,6 +18,7 @@ pub(super) enum Command {
     Import(Box<ImportHandoff>),
     ActivatePolicy(Box<ActivatePolicy>),
     Fire(Box<FireTimer>),
+    Assign(Box<AssignHandoff>),
 }
 
 /// A write request's answer.
@@ -26,6 +27,7 @@ pub(super) enum Outcome {
     Acted(Acted),
     Activated(Activated),
     Fired(Fired),
+    Assigned(Assigned),
 }
 
 /// Why a command did not complete.
@@ -70,6 +72,7 @@ pub(super) async fn run(
         Command::Import(cmd) => import(tx, head, cmd).await.map(Outcome::Created),
         Command::ActivatePolicy(cmd) => activate(tx, head, cmd).await.map(Outcome::Activated),
         Command::Fire(cmd) => fire(tx, head, cmd).await.map(Outcome::Fired),
+        Command::Assign(cmd) => assign(tx, head, cmd).await.map(Outcome::Assigned),
     }
 }
 
@@ -281,6 +284,16 @@ async fn fire(
             // The timer's row is already taken: undo it with the rest.
             return Err(Failure::Fault(StoreError::Conflict));
         }
+        if let Some(reviewer) = &loaded.handoff.assignee
+            && reaction
+                .events
+                .iter()
+                .any(|(kind, _)| *kind == EventKind::AssignmentExpired)
+        {
+            // An expired offer counts as the reviewer's turn: the item goes
+            // to someone else first.
+            tx.mark_assigned(reviewer, cmd.now).await.fault()?;
+        }
         for (seq, (kind, data)) in (loaded.last_seq + 1..).zip(reaction.events) {
             let event = head.append(
                 seq,
@@ -307,6 +320,69 @@ async fn fire(
         taken: true,
         events,
         handoff: Some(reaction.handoff),
+    })
+}
+
+/// Offers a handoff to a reviewer if it is still pending and unassigned
+/// (read in this transaction, so a claim or another instance's assignment
+/// committed first makes it a refusal that writes nothing).
+async fn assign(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &AssignHandoff,
+) -> Result<Assigned, Failure> {
+    let loaded = tx
+        .load(cmd.id)
+        .await
+        .fault()?
+        .ok_or(Failure::Refused(StoreError::NotFound))?;
+    let reaction = react::assign(
+        &loaded.handoff,
+        &cmd.assignee,
+        &cmd.strategy,
+        &cmd.policy,
+        cmd.now,
+    )?;
+    let seq = loaded.last_seq + 1;
+    let updated = tx
+        .update(
+            &reaction.handoff,
+            loaded.handoff.state,
+            loaded.claim_token.as_deref(),
+            seq,
+        )
+        .await
+        .fault()?;
+    if !updated {
+        return Err(Failure::Refused(StoreError::Conflict));
+    }
+    let (kind, data) =
+        reaction.events.into_iter().next().ok_or_else(|| {
+            Failure::Refused(StoreError::backend("an assignment recorded no event"))
+        })?;
+    let event = head.append(
+        seq,
+        NewEvent {
+            handoff_id: cmd.id,
+            kind,
+            actor: reaction
+                .actor
+                .unwrap_or_else(|| react::SCHEDULER.to_owned()),
+            at: cmd.now,
+            data,
+        },
+    );
+    tx.append(&event).await.fault()?;
+    tx.arm_timers(cmd.id, &reaction.timers, true)
+        .await
+        .fault()?;
+    tx.enqueue(cmd.id, &reaction.notifications, cmd.now)
+        .await
+        .fault()?;
+    tx.mark_assigned(&cmd.assignee, cmd.now).await.fault()?;
+    Ok(Assigned {
+        handoff: reaction.handoff,
+        event,
     })
 }
 
