@@ -398,8 +398,9 @@ fn fire_escalation(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timest
 /// takes it as usual.
 ///
 /// # Errors
-/// [`DomainError::IllegalTransition`] unless it is `pending` with no
-/// assignee; [`DomainError::Invalid`] for an empty `assignee`.
+/// [`DomainError::IllegalTransition`] unless it is `pending`;
+/// [`DomainError::Invalid`] (field `assignee`) if it already has an
+/// assignee or `assignee` is empty.
 pub fn assign(
     handoff: &Handoff,
     assignee: &str,
@@ -407,15 +408,17 @@ pub fn assign(
     policy: &Policy,
     now: Timestamp,
 ) -> Result<Reaction, DomainError> {
-    if handoff.state != LifecycleState::Pending || handoff.assignee.is_some() {
+    if handoff.state != LifecycleState::Pending {
         return Err(DomainError::IllegalTransition {
             state: handoff.state,
-            action: if handoff.assignee.is_some() {
-                "assign an assigned"
-            } else {
-                "assign"
-            },
+            action: "assign",
         });
+    }
+    if let Some(holder) = &handoff.assignee {
+        return Err(DomainError::invalid(
+            "assignee",
+            format!("the handoff is already assigned to {holder}"),
+        ));
     }
     if assignee.trim().is_empty() {
         return Err(DomainError::invalid("assignee", "must not be empty"));
