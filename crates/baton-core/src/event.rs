@@ -49,6 +49,13 @@ pub enum EventKind {
     /// The time promised to the customer for the next update passed with
     /// no customer-safe note; data is `{promised_at, late_by_ms, rule}`.
     UpdateDue,
+    /// The assigner offered the pending item to a reviewer of its group;
+    /// data is `{assignee, strategy, accept_within_ms, expires_at}`.
+    Assigned,
+    /// An assignment was not claimed within the impact's `accept_within`:
+    /// the item is back in the queue; data is `{assignee, assigned_at,
+    /// due_at, late_by_ms}`.
+    AssignmentExpired,
 }
 
 /// The `handoff_id` of events that belong to no handoff (policy activations):
@@ -57,7 +64,7 @@ pub const SYSTEM_STREAM: Uuid = Uuid::nil();
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 19] = [
         Self::Created,
         Self::Claimed,
         Self::Released,
@@ -75,6 +82,8 @@ impl EventKind {
         Self::SlaWarned,
         Self::SlaBreached,
         Self::UpdateDue,
+        Self::Assigned,
+        Self::AssignmentExpired,
     ];
 
     /// The wire name, e.g. `info_requested`.
@@ -97,6 +106,8 @@ impl EventKind {
             Self::SlaWarned => "sla_warned",
             Self::SlaBreached => "sla_breached",
             Self::UpdateDue => "update_due",
+            Self::Assigned => "assigned",
+            Self::AssignmentExpired => "assignment_expired",
         }
     }
 

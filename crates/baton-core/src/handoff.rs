@@ -208,8 +208,15 @@ pub struct Handoff {
     pub tier: Tier,
     /// The team or role that owns the item.
     pub owner_group: Label,
-    /// Who claimed it, while claimed.
+    /// Who claimed it, while claimed; or, while `pending`, the reviewer the
+    /// assigner offered it to (see `assigned_at`).
     pub assignee: Option<String>,
+    /// While `pending` with an assignee: when the assigner offered it
+    /// ([`crate::react::assign`]); the offer expires the impact's
+    /// `accept_within` later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
+    pub assigned_at: Option<Timestamp>,
     /// The lifecycle state.
     pub state: LifecycleState,
     /// The AI output's state.
@@ -337,6 +344,7 @@ impl NewHandoff {
             tier: self.tier,
             owner_group,
             assignee: None,
+            assigned_at: None,
             state: LifecycleState::Pending,
             ai_state: AiOutputState::Proposed,
             context: self.context,

@@ -37,7 +37,7 @@ pub fn notify_on(kind: EventKind, data: &Value, handoff: &Handoff) -> Option<Not
             Tier::Warm => NotifyOn::CreatedWarm,
             Tier::Immediate => NotifyOn::CreatedImmediate,
         },
-        EventKind::Claimed => NotifyOn::Assigned,
+        EventKind::Claimed | EventKind::Assigned => NotifyOn::Assigned,
         EventKind::SlaWarned | EventKind::UpdateDue => NotifyOn::Reminder,
         EventKind::SlaBreached => NotifyOn::Breach,
         EventKind::Escalated => NotifyOn::Escalated,

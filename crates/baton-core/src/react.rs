@@ -265,6 +265,7 @@ pub fn act(
     let mut after = change.handoff;
     clocks::follow(Some(handoff), &mut after, change.kind, policy, now);
     escalate::follow(handoff, &mut after, change.kind, policy, now);
+    settle_offer(&mut after);
     let claim_token = match after.state {
         _ if fresh_claim => Some(claim.fresh.to_owned()),
         LifecycleState::InProgress | LifecycleState::Waiting => claim.stored.map(str::to_owned),
@@ -302,6 +303,9 @@ pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -
     let Some(live) = live else {
         return unchanged(handoff, needed);
     };
+    if timer.kind == TimerKind::AssignmentExpiry {
+        return expire_assignment(handoff, &live, policy, now);
+    }
     let Some(which) = timer.kind.clock() else {
         if live.kind == TimerKind::NextUpdate {
             return fire_update_due(handoff, &live, policy, now);
@@ -403,6 +407,7 @@ fn fire_escalation(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timest
         .last()
         .map_or(EventKind::Escalated, |(k, _)| *k);
     clocks::follow(Some(handoff), &mut after, kind, policy, now);
+    settle_offer(&mut after);
     let timers = due_timers(&after, policy);
     let notifications = notifications(&after, &fired.events, Some(&fired.level), policy, now);
     Reaction {
@@ -411,6 +416,103 @@ fn fire_escalation(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timest
         timers,
         notifications,
         actor: Some(fired.actor),
+    }
+}
+
+/// Offers `handoff` (still `pending` and unassigned) to `assignee`, a
+/// reviewer of its group, at `now`: sets `assignee` and `assigned_at`,
+/// records an `assigned` event (data: `assignee`, `strategy`,
+/// `accept_within_ms`, `expires_at`) and arms the offer's expiry
+/// ([`TimerKind::AssignmentExpiry`]). The item stays `pending`: a claim
+/// takes it as usual.
+///
+/// # Errors
+/// [`DomainError::IllegalTransition`] unless it is `pending`;
+/// [`DomainError::Invalid`] (field `assignee`) if it already has an
+/// assignee or `assignee` is empty.
+pub fn assign(
+    handoff: &Handoff,
+    assignee: &str,
+    strategy: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Reaction, DomainError> {
+    if handoff.state != LifecycleState::Pending {
+        return Err(DomainError::IllegalTransition {
+            state: handoff.state,
+            action: "assign",
+        });
+    }
+    if let Some(holder) = &handoff.assignee {
+        return Err(DomainError::invalid(
+            "assignee",
+            format!("the handoff is already assigned to {holder}"),
+        ));
+    }
+    if assignee.trim().is_empty() {
+        return Err(DomainError::invalid("assignee", "must not be empty"));
+    }
+    let mut after = handoff.clone();
+    after.assignee = Some(assignee.to_owned());
+    after.assigned_at = Some(now);
+    after.updated_at = now;
+    let expires_at = crate::timers::assignment_expires_at(&after, policy);
+    let accept_within = policy
+        .impact(handoff.impact.as_str())
+        .map(|i| i.accept_within.as_millis());
+    let events = vec![(
+        EventKind::Assigned,
+        json!({
+            "assignee": assignee,
+            "strategy": strategy,
+            "accept_within_ms": accept_within,
+            "expires_at": expires_at,
+        }),
+    )];
+    let timers = due_timers(&after, policy);
+    let notifications = notifications(&after, &events, None, policy, now);
+    Ok(Reaction {
+        handoff: after,
+        events,
+        timers,
+        notifications,
+        actor: Some(SCHEDULER.to_owned()),
+    })
+}
+
+/// The offer ran out unclaimed: the item goes back to the queue with no
+/// assignee, and an `assignment_expired` event by [`SCHEDULER`].
+fn expire_assignment(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timestamp) -> Reaction {
+    let mut after = handoff.clone();
+    let assignee = after.assignee.take();
+    let assigned_at = after.assigned_at.take();
+    after.updated_at = now;
+    let late_by = now.duration_since(live.due_at).max(SignedDuration::ZERO);
+    let events = vec![(
+        EventKind::AssignmentExpired,
+        json!({
+            "assignee": assignee,
+            "assigned_at": assigned_at,
+            "due_at": live.due_at,
+            "late_by_ms": late_by.as_millis(),
+        }),
+    )];
+    let timers = due_timers(&after, policy);
+    let notifications = notifications(&after, &events, None, policy, now);
+    Reaction {
+        handoff: after,
+        events,
+        timers,
+        notifications,
+        actor: Some(SCHEDULER.to_owned()),
+    }
+}
+
+/// An offer lives only while the item is `pending` with its assignee: a
+/// claim, a release, a move to another group ends it.
+fn settle_offer(handoff: &mut Handoff) {
+    if handoff.state != LifecycleState::Pending || handoff.assignee.is_none() {
+        handoff.assigned_at = None;
     }
 }
 

@@ -31,17 +31,21 @@ pub enum TimerKind {
     Escalation,
     /// The next customer update promised by a customer-safe note.
     NextUpdate,
+    /// The assigner's offer ran out: the impact's `accept_within` after
+    /// `assigned_at`, while the item is still `pending` with its assignee.
+    AssignmentExpiry,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::AcceptReminder,
         Self::AcceptBreach,
         Self::ResolveReminder,
         Self::ResolveBreach,
         Self::Escalation,
         Self::NextUpdate,
+        Self::AssignmentExpiry,
     ];
 
     /// The stored name, e.g. `accept_breach`.
@@ -53,6 +57,7 @@ impl TimerKind {
             Self::ResolveBreach => "resolve_breach",
             Self::Escalation => "escalation",
             Self::NextUpdate => "next_update",
+            Self::AssignmentExpiry => "assignment_expiry",
         }
     }
 
@@ -61,12 +66,12 @@ impl TimerKind {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// The clock it watches (`None` for an escalation level).
+    /// The clock it watches (`None` for an escalation level or an assignment).
     pub fn clock(self) -> Option<Which> {
         match self {
             Self::AcceptReminder | Self::AcceptBreach => Some(Which::Accept),
             Self::ResolveReminder | Self::ResolveBreach => Some(Which::Resolve),
-            Self::Escalation | Self::NextUpdate => None,
+            Self::Escalation | Self::NextUpdate | Self::AssignmentExpiry => None,
         }
     }
 
@@ -91,7 +96,8 @@ pub struct Timer {
 
 /// The timers `handoff` needs now: a reminder and a breach for each running
 /// clock, except those that already fired in this cycle, and the next level
-/// of its escalation chain when that is armed ([`crate::escalate::next_due`]). Empty for a closed,
+/// of its escalation chain when that is armed ([`crate::escalate::next_due`]), and the expiry
+/// of an assignment ([`assignment_expires_at`]). Empty for a closed,
 /// resolved or parked item, and for an impact the policy does not declare.
 /// Sorted by due time.
 pub fn due_timers(handoff: &Handoff, policy: &Policy) -> Vec<Timer> {
@@ -99,8 +105,12 @@ pub fn due_timers(handoff: &Handoff, policy: &Policy) -> Vec<Timer> {
     if !handoff.state.is_open() || handoff.state == LifecycleState::NeedsContext {
         return timers;
     }
+    if let Some(at) = assignment_expires_at(handoff, policy) {
+        timers.push(timer(handoff, TimerKind::AssignmentExpiry, at));
+    }
     let (Some(clocks), Some(impact)) = (&handoff.clocks, policy.impact(handoff.impact.as_str()))
     else {
+        timers.sort_by_key(|t| (t.due_at, t.kind));
         return timers;
     };
     let calendar = policy.calendar_for(handoff.impact.as_str());
@@ -138,6 +148,20 @@ pub fn due_timers(handoff: &Handoff, policy: &Policy) -> Vec<Timer> {
     }
     timers.sort_by_key(|t| (t.due_at, t.kind));
     timers
+}
+
+/// When the assigner's offer of `handoff` runs out: the impact's
+/// `accept_within` of working time (on its calendar) after `assigned_at`,
+/// while it is `pending` with an assignee; `None` otherwise or for an
+/// undeclared impact.
+pub fn assignment_expires_at(handoff: &Handoff, policy: &Policy) -> Option<Timestamp> {
+    if handoff.state != LifecycleState::Pending || handoff.assignee.is_none() {
+        return None;
+    }
+    let assigned_at = handoff.assigned_at?;
+    let impact = policy.impact(handoff.impact.as_str())?;
+    let calendar = policy.calendar_for(handoff.impact.as_str());
+    Some(calendar.add_working(assigned_at, impact.accept_within))
 }
 
 fn timer(handoff: &Handoff, kind: TimerKind, due_at: Timestamp) -> Timer {

@@ -3,6 +3,7 @@
 //! any [`baton_store::Store`].
 
 mod api;
+pub mod assigner;
 pub mod clock;
 mod error;
 mod extract;
@@ -20,6 +21,7 @@ mod state;
 mod strict_json;
 pub mod token;
 
+pub use assigner::{AssignReport, Assigner};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::ApiError;
 pub use metrics::{Metrics, metrics_router};

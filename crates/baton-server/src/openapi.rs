@@ -16,7 +16,9 @@ use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::api::{deliveries, evaluate, events, handoffs, health, policy, reports, views};
+use crate::api::{
+    availability, deliveries, evaluate, events, handoffs, health, policy, reports, views,
+};
 use crate::{AppState, ENDPOINTS};
 
 /// The error body every refusal has: `{"error": {"code", "message", "field"?, "details"?}}`.
@@ -135,6 +137,8 @@ pub fn evaluate_signal() -> Schema {
         events::stream_events,
         deliveries::list_deliveries,
         deliveries::redeliver,
+        availability::put_availability,
+        availability::get_availability,
     ),
     components(schemas(ErrorBody, handoffs::SortParam))
 )]

@@ -5,11 +5,13 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use baton_core::Permission;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{actions, deliveries, evaluate, events, handoffs, health, policy, reports, views};
+use crate::api::{
+    actions, availability, deliveries, evaluate, events, handoffs, health, policy, reports, views,
+};
 use crate::serving::limits;
 use crate::{ApiError, AppState, metrics, openapi};
 
@@ -216,6 +218,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "queue a dead or delivered delivery again (and enable its channel if a 410 disabled it)",
         Some(Admin),
     ),
+    ep(
+        "PUT",
+        "/v1/me/availability",
+        "set whether the assigner may give the caller items (available); only reviewer tokens are assigned",
+        Some(Work),
+    ),
+    ep(
+        "GET",
+        "/v1/me/availability",
+        "whether the assigner may give the caller items",
+        Some(Work),
+    ),
 ];
 
 /// The API's router over `state`; every answer is counted in
@@ -248,6 +262,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events/stream", get(events::stream_events))
         .route("/v1/deliveries", get(deliveries::list_deliveries))
         .route("/v1/deliveries/{id}/redeliver", post(deliveries::redeliver))
+        .route(
+            "/v1/me/availability",
+            put(availability::put_availability).get(availability::get_availability),
+        )
         .fallback(|| async { ApiError::new("not_found", "no such route; see /docs") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

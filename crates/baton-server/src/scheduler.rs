@@ -1,5 +1,6 @@
-//! The scheduler: fires due timers (SLA reminders and breaches) through the
-//! store's writer, exactly once across restarts and instances.
+//! The scheduler: fires due timers (SLA reminders and breaches, escalation
+//! levels, assignment expiries) through the store's writer, exactly once
+//! across restarts and instances, then runs the [`Assigner`].
 //!
 //! Each round claims up to [`SchedulerConfig::batch`] due timers with a
 //! lease (so other instances on PostgreSQL pass over them) and fires them
@@ -20,7 +21,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
 
 use crate::policy::PolicyHandle;
-use crate::{AppState, Clock};
+use crate::{AppState, Assigner, Clock};
 
 /// How the scheduler paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +70,7 @@ pub struct Scheduler {
     store: Arc<dyn Store>,
     policy: Arc<PolicyHandle>,
     config: SchedulerConfig,
+    assigner: Assigner,
 }
 
 impl Scheduler {
@@ -78,6 +80,7 @@ impl Scheduler {
             store: state.store.clone(),
             policy: state.policy.clone(),
             config,
+            assigner: Assigner::new(state),
         }
     }
 
@@ -167,6 +170,11 @@ impl Scheduler {
                 Ok(report) if report.claimed > 0 => tracing::debug!(?report, "timers fired"),
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "cannot claim due timers"),
+            }
+            match self.assigner.run_due(now).await {
+                Ok(report) if report.assigned > 0 => tracing::debug!(?report, "items assigned"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot assign pending items"),
             }
             let wait = match self.store.next_timer_due().await {
                 Ok(Some(due)) => clock

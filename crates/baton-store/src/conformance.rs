@@ -4,6 +4,7 @@
 //! Each case takes a fresh, empty, migrated store and panics on a failure.
 
 mod activation;
+mod assignment;
 mod faults;
 mod fixtures;
 mod import;
@@ -16,6 +17,7 @@ mod timers;
 mod writer_faults;
 
 pub use activation::*;
+pub use assignment::*;
 pub use faults::{Faults, FaultyTx, Step};
 pub use fixtures::{at, new_handoff, policy as default_policy, sample_new};
 pub use import::*;
@@ -56,6 +58,7 @@ macro_rules! conformance_suite {
             concurrent_streak_steps_run_one_after_another,
             imported_histories_keep_their_times_and_import_once,
             fired_timers_fire_once_as_one_command_per_timer,
+            assignments_are_offered_once_and_counted,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -21,10 +21,10 @@ mod writer;
 pub use error::StoreError;
 pub use query::{Cursor, HandoffQuery, OpenTotal, Page, Sort};
 pub use store::{
-    ActOn, Acted, ActivatePolicy, Activated, AttemptRecord, CreateHandoff, Created, Delivery,
-    DeliveryState, DeliveryStore, FireTimer, FireTimers, Fired, Idempotency, ImportHandoff,
-    POLICY_CHANNEL, PolicyStore, Store, StoredPolicy, StreakStep, TimerStore, TokenStore,
-    verify_audit,
+    ActOn, Acted, ActivatePolicy, Activated, AssignHandoff, Assigned, AssignmentStore,
+    AttemptRecord, CreateHandoff, Created, Delivery, DeliveryState, DeliveryStore, FireTimer,
+    FireTimers, Fired, Idempotency, ImportHandoff, POLICY_CHANNEL, PolicyStore, Store,
+    StoredPolicy, StreakStep, TimerStore, TokenStore, verify_audit,
 };
 pub use token::TokenRecord;
 pub use writer::{

@@ -37,6 +37,24 @@ pub const OPEN_AGES: &str =
 /// Open handoffs per owner group and impact: count and oldest creation (µs).
 pub const OPEN_TOTALS: &str = "SELECT owner_group, impact, COUNT(*), MIN(created_us) FROM handoffs \
      WHERE state IN ('pending', 'in_progress', 'waiting') GROUP BY owner_group, impact";
+/// Set a reviewer's availability: reviewer, available (0/1), now µs.
+pub const SET_AVAILABILITY: &str = "INSERT INTO availability (reviewer, available, updated_us) VALUES ($1, $2, $3) \
+     ON CONFLICT (reviewer) DO UPDATE SET available = excluded.available, updated_us = excluded.updated_us";
+/// Whether a reviewer is available: reviewer.
+pub const IS_AVAILABLE: &str = "SELECT available FROM availability WHERE reviewer = $1";
+/// Available reviewers and their last assignment µs.
+pub const AVAILABLE_REVIEWERS: &str =
+    "SELECT reviewer, last_assigned_us FROM availability WHERE available = 1 ORDER BY reviewer";
+/// Record a reviewer's turn: reviewer, now µs.
+pub const MARK_ASSIGNED: &str = "INSERT INTO availability (reviewer, available, updated_us, last_assigned_us) \
+     VALUES ($1, 0, $2, $2) ON CONFLICT (reviewer) DO UPDATE SET last_assigned_us = excluded.last_assigned_us";
+/// Open items per assignee.
+pub const REVIEWER_LOADS: &str = "SELECT assignee, COUNT(*) FROM handoffs \
+     WHERE state IN ('pending', 'in_progress', 'waiting') AND assignee IS NOT NULL GROUP BY assignee";
+/// A group's pending unassigned handoffs, oldest first: group, limit.
+pub const UNASSIGNED_PENDING: &str = "SELECT id FROM handoffs \
+     WHERE owner_group = $1 AND state = 'pending' AND assignee IS NULL \
+     ORDER BY created_us, id LIMIT $2";
 /// Handoffs created in `[$1, $2)` µs per reason.
 pub const REASON_COUNTS: &str = "SELECT reason, COUNT(*) FROM handoffs \
      WHERE created_us >= $1 AND created_us < $2 GROUP BY reason";

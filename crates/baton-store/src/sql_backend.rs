@@ -565,6 +565,73 @@ macro_rules! sql_backend {
             }
         }
 
+        #[async_trait::async_trait]
+        impl $crate::AssignmentStore for $store {
+            async fn set_availability(&self, reviewer: &str, available: bool, now: Timestamp) -> Result<(), StoreError> {
+                // The streaks pool may write (on SQLite it is the writer's connection).
+                sqlx::query(sql::SET_AVAILABILITY)
+                    .bind(reviewer)
+                    .bind(i64::from(available))
+                    .bind(micros(now))
+                    .execute(&self.streaks)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn is_available(&self, reviewer: &str) -> Result<bool, StoreError> {
+                let row = sqlx::query(sql::IS_AVAILABLE)
+                    .bind(reviewer)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let Some(row) = row else { return Ok(false) };
+                let available: i64 = row.try_get(0).map_err(map_err)?;
+                Ok(available == 1)
+            }
+
+            async fn available_reviewers(&self) -> Result<Vec<(String, Option<Timestamp>)>, StoreError> {
+                let rows = sqlx::query(sql::AVAILABLE_REVIEWERS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let last: Option<i64> = r.try_get(1).map_err(map_err)?;
+                        Ok((r.try_get(0).map_err(map_err)?, last.map(from_micros)))
+                    })
+                    .collect()
+            }
+
+            async fn reviewer_loads(&self) -> Result<Vec<(String, u64)>, StoreError> {
+                let rows = sqlx::query(sql::REVIEWER_LOADS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let n: i64 = r.try_get(1).map_err(map_err)?;
+                        Ok((r.try_get(0).map_err(map_err)?, n.max(0) as u64))
+                    })
+                    .collect()
+            }
+
+            async fn unassigned_pending(&self, group: &str, limit: u32) -> Result<Vec<Uuid>, StoreError> {
+                let rows = sqlx::query(sql::UNASSIGNED_PENDING)
+                    .bind(group)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let id: String = r.try_get(0).map_err(map_err)?;
+                        id.parse().map_err(StoreError::backend)
+                    })
+                    .collect()
+            }
+        }
+
         $crate::sql_write_tx! {
             write_tx: $tx,
             database: $db,

@@ -429,6 +429,17 @@ macro_rules! sql_write_tx {
                 Ok(())
             }
 
+            async fn mark_assigned(&mut self, reviewer: &str, now: Timestamp) -> Result<(), StoreError> {
+                self.send_pending().await?;
+                sqlx::query(sql::MARK_ASSIGNED)
+                    .bind(reviewer)
+                    .bind(micros(now))
+                    .execute(&mut **self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
             async fn activate_policy(
                 &mut self,
                 cmd: &$crate::ActivatePolicy,

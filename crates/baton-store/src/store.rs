@@ -118,6 +118,30 @@ pub struct Fired {
     pub handoff: Option<Handoff>,
 }
 
+/// Offer a pending, unassigned handoff to a reviewer ([`baton_core::react::assign`]).
+#[derive(Debug, Clone)]
+pub struct AssignHandoff {
+    /// The handoff.
+    pub id: Uuid,
+    /// The reviewer's token name.
+    pub assignee: String,
+    /// The group's strategy, as the event records it (`round_robin`, …).
+    pub strategy: String,
+    /// The policy whose impact sets the offer's expiry.
+    pub policy: Arc<Policy>,
+    /// When, to the microsecond.
+    pub now: Timestamp,
+}
+
+/// The result of [`Store::assign`].
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    /// The handoff after the assignment.
+    pub handoff: Handoff,
+    /// The `assigned` event appended.
+    pub event: Event,
+}
+
 /// The result of [`Store::act`].
 #[derive(Debug, Clone)]
 pub struct Acted {
@@ -342,6 +366,34 @@ pub trait DeliveryStore: Send + Sync + 'static {
     async fn enable_channel(&self, channel: &str) -> Result<bool, StoreError>;
 }
 
+/// The automatic assignment concern: reviewers' availability and what the
+/// assigner reads. The assignment itself is a writer command
+/// ([`Store::assign`]), which also records the reviewer's turn.
+#[async_trait]
+pub trait AssignmentStore: Send + Sync + 'static {
+    /// Marks `reviewer` (a token name) available or not, as of `now`.
+    async fn set_availability(
+        &self,
+        reviewer: &str,
+        available: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Whether `reviewer` said they are available (false if they never did).
+    async fn is_available(&self, reviewer: &str) -> Result<bool, StoreError>;
+
+    /// Every available reviewer with when the assigner last gave them an item.
+    async fn available_reviewers(&self) -> Result<Vec<(String, Option<Timestamp>)>, StoreError>;
+
+    /// Open items per assignee: offered and still `pending`, or
+    /// `in_progress`/`waiting` with them.
+    async fn reviewer_loads(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Up to `limit` ids of `group`'s pending handoffs with no assignee,
+    /// oldest first.
+    async fn unassigned_pending(&self, group: &str, limit: u32) -> Result<Vec<Uuid>, StoreError>;
+}
+
 /// The tokens concern: API tokens, stored by the SHA-256 of their secret.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
@@ -403,10 +455,11 @@ pub trait PolicyStore: Send + Sync + 'static {
 
 /// A Baton backend. Writes go through [`Store::writer`]; reads are the
 /// backend's own, one trait per concern ([`TokenStore`], [`PolicyStore`],
-/// [`TimerStore`], [`DeliveryStore`]); this one holds the handoffs.
+/// [`TimerStore`], [`DeliveryStore`], [`AssignmentStore`]); this one holds
+/// the handoffs.
 #[async_trait]
 pub trait Store:
-    TokenStore + PolicyStore + TimerStore + DeliveryStore + Send + Sync + 'static
+    TokenStore + PolicyStore + TimerStore + DeliveryStore + AssignmentStore + Send + Sync + 'static
 {
     /// The group-commit writer of this store.
     fn writer(&self) -> &Writer;
@@ -442,6 +495,15 @@ pub trait Store:
     /// written, and firing the timers one by one tells which one fails.
     async fn fire_timers(&self, cmd: FireTimers) -> Result<Vec<Fired>, StoreError> {
         self.writer().fire_many(cmd).await
+    }
+
+    /// Offers a pending, unassigned handoff to a reviewer in one writer
+    /// transaction: the handoff, its `assigned` event, its timers (the
+    /// offer's expiry), its notifications and the reviewer's turn. Refused
+    /// ([`StoreError::Domain`]) with nothing written if the item is no
+    /// longer pending or already has an assignee.
+    async fn assign(&self, cmd: AssignHandoff) -> Result<Assigned, StoreError> {
+        self.writer().assign(cmd).await
     }
 
     /// One handoff, or `None`.

@@ -148,7 +148,8 @@ pub struct GroupConfig {
     /// The name customers may see in notes.
     #[serde(default)]
     pub display_name: Option<String>,
-    /// Most open items the group takes at once.
+    /// Most open items each reviewer of the group holds at once (automatic
+    /// assignment; docs/assignment.md).
     #[serde(default)]
     pub capacity: Option<u32>,
     /// How work reaches members.

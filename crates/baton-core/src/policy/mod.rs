@@ -101,7 +101,7 @@ pub struct Impact {
 pub struct Group {
     /// Name customers may see.
     pub display_name: String,
-    /// Most open items at once.
+    /// Most open items each reviewer holds at once (docs/assignment.md).
     pub capacity: Option<u32>,
     /// How work reaches members.
     pub assignment: Assignment,

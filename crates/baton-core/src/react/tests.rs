@@ -446,3 +446,104 @@ fn a_promised_customer_update_has_its_own_timer() {
         }
     }
 }
+
+#[test]
+fn an_assignment_arms_its_expiry_and_expires_unclaimed() {
+    let policy = policy();
+    let h = created("high", "2026-06-01T09:00");
+    let now = t("2026-06-01T09:05");
+    let offered = assign(&h, "ana", "round_robin", &policy, now).unwrap();
+    assert_eq!(offered.handoff.state, LifecycleState::Pending);
+    assert_eq!(offered.handoff.assignee.as_deref(), Some("ana"));
+    assert_eq!(offered.handoff.assigned_at, Some(now));
+    assert_eq!(offered.events[0].0, EventKind::Assigned);
+    assert_eq!(offered.events[0].1["assignee"], "ana");
+    let expiry = *offered
+        .timers
+        .iter()
+        .find(|t| t.kind == TimerKind::AssignmentExpiry)
+        .expect("the offer's expiry is armed");
+    // `high` accepts within an hour.
+    assert_eq!(expiry.due_at, t("2026-06-01T10:05"));
+    // Assigned already: refused, nothing changes.
+    assert!(assign(&offered.handoff, "bo", "round_robin", &policy, now).is_err());
+    // Not yet due: nothing.
+    let early = fire(&offered.handoff, &expiry, &policy, t("2026-06-01T10:00"));
+    assert!(early.events.is_empty());
+    let expired = fire(&offered.handoff, &expiry, &policy, t("2026-06-01T10:06"));
+    assert_eq!(expired.events.len(), 1);
+    let (kind, data) = &expired.events[0];
+    assert_eq!(*kind, EventKind::AssignmentExpired);
+    assert_eq!(data["assignee"], "ana");
+    assert_eq!(expired.actor.as_deref(), Some(SCHEDULER));
+    assert_eq!(expired.handoff.assignee, None);
+    assert_eq!(expired.handoff.assigned_at, None);
+    assert!(
+        expired
+            .timers
+            .iter()
+            .all(|t| t.kind != TimerKind::AssignmentExpiry)
+    );
+    // Free to be assigned again.
+    assert!(
+        assign(
+            &expired.handoff,
+            "bo",
+            "round_robin",
+            &policy,
+            t("2026-06-01T10:06")
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_claim_ends_the_offer_and_its_expiry_is_stale() {
+    let policy = policy();
+    let h = created("high", "2026-06-01T09:00");
+    let offered = assign(&h, "ana", "least_loaded", &policy, t("2026-06-01T09:05")).unwrap();
+    let expiry = *offered
+        .timers
+        .iter()
+        .find(|t| t.kind == TimerKind::AssignmentExpiry)
+        .unwrap();
+    let claim = Claim {
+        stored: None,
+        presented: None,
+        fresh: "tok",
+    };
+    let claimed = act(
+        &offered.handoff,
+        Action::Claim {
+            assignee: "ana".into(),
+        },
+        "ana",
+        claim,
+        &policy,
+        t("2026-06-01T09:10"),
+    )
+    .unwrap()
+    .reaction;
+    assert_eq!(claimed.handoff.assignee.as_deref(), Some("ana"));
+    assert_eq!(claimed.handoff.assigned_at, None);
+    assert!(
+        claimed
+            .timers
+            .iter()
+            .all(|t| t.kind != TimerKind::AssignmentExpiry)
+    );
+    let stale = fire(&claimed.handoff, &expiry, &policy, t("2026-06-01T10:06"));
+    assert!(stale.events.is_empty());
+    assert_eq!(stale.handoff, claimed.handoff);
+    // Not pending any more: not assignable.
+    assert!(
+        assign(
+            &claimed.handoff,
+            "bo",
+            "round_robin",
+            &policy,
+            t("2026-06-01T10:06")
+        )
+        .is_err()
+    );
+}

@@ -62,6 +62,8 @@ pub struct History {
     pub waiting_cycles: u32,
     /// Moves to another owner group.
     pub reassignments: u32,
+    /// Assignments not claimed in time (`assignment_expired` events).
+    pub assignments_expired: u32,
     /// Owner groups in order, repeats collapsed.
     pub groups: Vec<String>,
     /// Moved between line 1 and lines 2 or 3 at least once.
@@ -102,6 +104,7 @@ impl History {
             bounced_back: 0,
             waiting_cycles: 0,
             reassignments: 0,
+            assignments_expired: 0,
             groups: vec![handoff.owner_group.to_string()],
             line_move: false,
         }
@@ -169,7 +172,9 @@ impl History {
             | EventKind::PolicyActivated
             | EventKind::SlaWarned
             | EventKind::SlaBreached
-            | EventKind::UpdateDue => {}
+            | EventKind::UpdateDue
+            | EventKind::Assigned => {}
+            EventKind::AssignmentExpired => self.assignments_expired += 1,
         }
     }
 

@@ -165,6 +165,9 @@ pub struct SummaryRow {
     pub reassignments: u64,
     /// `reassignments / volume`.
     pub reassignments_per_item: Option<f64>,
+    /// Assignments not claimed within the impact's `accept_within`, which
+    /// returned their items to the queue, all items.
+    pub assignments_expired: u64,
     /// Items through more than one owner group.
     pub multi_team: u64,
     /// Items moved between line 1 and lines 2 or 3.
@@ -295,6 +298,7 @@ impl Acc {
         r.items_with_waiting_cycles += u64::from(h.waiting_cycles > 0);
         r.ping_pong += u64::from(h.ping_pong());
         r.reassignments += u64::from(h.reassignments);
+        r.assignments_expired += u64::from(h.assignments_expired);
         r.multi_team += u64::from(h.multi_team());
         r.line_moves += u64::from(h.line_move);
     }

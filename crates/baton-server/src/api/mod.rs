@@ -1,6 +1,7 @@
 //! Handlers, one module per feature. Thin: extract → core/store → view.
 
 pub mod actions;
+pub mod availability;
 pub mod deliveries;
 pub mod evaluate;
 pub mod events;

@@ -24,6 +24,7 @@ fn body_for(endpoint: &Endpoint) -> Option<Value> {
             body
         }
         "claim" | "close" | "redeliver" => json!({}),
+        "availability" => json!({"available": true}),
         "release" => json!({"claim_token": "not-the-token"}),
         "request-info" => json!({"question": "which order?"}),
         "provide-info" => json!({"info": "order 1234"}),
@@ -143,8 +144,8 @@ async fn each_role_gets_exactly_the_endpoints_its_permissions_allow() {
             checked += 1;
         }
     }
-    // 28 protected routes × 4 roles, less the stream for the 2 roles that may read it.
-    assert_eq!(checked, 28 * 4 - 2);
+    // 30 protected routes × 4 roles, less the stream for the 2 roles that may read it.
+    assert_eq!(checked, 30 * 4 - 2);
 }
 
 #[tokio::test]

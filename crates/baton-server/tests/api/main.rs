@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod assignment;
 mod auth;
 mod bad_input;
 mod escalation;

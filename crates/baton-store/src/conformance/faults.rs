@@ -261,4 +261,12 @@ impl<W: WriteTx> WriteTx for FaultyTx<W> {
     ) -> Result<Option<(Option<String>, i64)>, StoreError> {
         self.inner.activate_policy(cmd).await
     }
+
+    async fn mark_assigned(
+        &mut self,
+        reviewer: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_assigned(reviewer, now).await
+    }
 }

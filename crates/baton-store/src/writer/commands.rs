@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::tx::{Loaded, Update, WriteTx};
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimers, Fired,
-    Idempotency, ImportHandoff, StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, AssignHandoff, Assigned, CreateHandoff, Created,
+    FireTimers, Fired, Idempotency, ImportHandoff, StoreError,
 };
 
 /// A write request.
@@ -21,6 +21,7 @@ pub(super) enum Command {
     Import(Box<ImportHandoff>),
     ActivatePolicy(Box<ActivatePolicy>),
     Fire(Box<FireTimers>),
+    Assign(Box<AssignHandoff>),
 }
 
 /// A write request's answer.
@@ -29,6 +30,7 @@ pub(super) enum Outcome {
     Acted(Acted),
     Activated(Activated),
     Fired(Vec<Fired>),
+    Assigned(Assigned),
 }
 
 /// Why a command did not complete.
@@ -73,6 +75,7 @@ pub(super) async fn run(
         Command::Import(cmd) => import(tx, head, cmd).await.map(Outcome::Created),
         Command::ActivatePolicy(cmd) => activate(tx, head, cmd).await.map(Outcome::Activated),
         Command::Fire(cmd) => fire(tx, head, cmd).await.map(Outcome::Fired),
+        Command::Assign(cmd) => assign(tx, head, cmd).await.map(Outcome::Assigned),
     }
 }
 
@@ -313,6 +316,16 @@ async fn fire(
         tx.enqueue(timer.handoff_id, &reaction.notifications, cmd.now)
             .await
             .fault()?;
+        if let Some(reviewer) = firing.handoff.assignee.clone()
+            && reaction
+                .events
+                .iter()
+                .any(|(kind, _)| *kind == EventKind::AssignmentExpired)
+        {
+            // An expired offer counts as the reviewer's turn: the item goes
+            // to someone else first.
+            tx.mark_assigned(&reviewer, cmd.now).await.fault()?;
+        }
         for (kind, data) in reaction.events {
             firing.last_seq += 1;
             let event = head.append(
@@ -397,6 +410,69 @@ struct Firing {
     last_seq: i64,
     /// The timers it needs after the firings so far (`None` before the first).
     armed: Option<Vec<Timer>>,
+}
+
+/// Offers a handoff to a reviewer if it is still pending and unassigned
+/// (read in this transaction, so a claim or another instance's assignment
+/// committed first makes it a refusal that writes nothing).
+async fn assign(
+    tx: &mut impl WriteTx,
+    head: &mut ChainHead,
+    cmd: &AssignHandoff,
+) -> Result<Assigned, Failure> {
+    let loaded = tx
+        .load(cmd.id)
+        .await
+        .fault()?
+        .ok_or(Failure::Refused(StoreError::NotFound))?;
+    let reaction = react::assign(
+        &loaded.handoff,
+        &cmd.assignee,
+        &cmd.strategy,
+        &cmd.policy,
+        cmd.now,
+    )?;
+    let seq = loaded.last_seq + 1;
+    let updated = tx
+        .update(
+            &reaction.handoff,
+            loaded.handoff.state,
+            loaded.claim_token.as_deref(),
+            seq,
+        )
+        .await
+        .fault()?;
+    if !updated {
+        return Err(Failure::Refused(StoreError::Conflict));
+    }
+    let (kind, data) =
+        reaction.events.into_iter().next().ok_or_else(|| {
+            Failure::Refused(StoreError::backend("an assignment recorded no event"))
+        })?;
+    let event = head.append(
+        seq,
+        NewEvent {
+            handoff_id: cmd.id,
+            kind,
+            actor: reaction
+                .actor
+                .unwrap_or_else(|| react::SCHEDULER.to_owned()),
+            at: cmd.now,
+            data,
+        },
+    );
+    tx.append(&event).await.fault()?;
+    tx.arm_timers(cmd.id, &reaction.timers, true)
+        .await
+        .fault()?;
+    tx.enqueue(cmd.id, &reaction.notifications, cmd.now)
+        .await
+        .fault()?;
+    tx.mark_assigned(&cmd.assignee, cmd.now).await.fault()?;
+    Ok(Assigned {
+        handoff: reaction.handoff,
+        event,
+    })
 }
 
 /// Makes a policy version active and appends `policy_activated` to the

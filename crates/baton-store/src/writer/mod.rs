@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    ActOn, Acted, ActivatePolicy, Activated, CreateHandoff, Created, FireTimer, FireTimers, Fired,
-    ImportHandoff, StoreError,
+    ActOn, Acted, ActivatePolicy, Activated, AssignHandoff, Assigned, CreateHandoff, Created,
+    FireTimer, FireTimers, Fired, ImportHandoff, StoreError,
 };
 use batch::BatchFault;
 use commands::{Command, Outcome};
@@ -175,6 +175,14 @@ impl Writer {
     pub async fn activate_policy(&self, cmd: ActivatePolicy) -> Result<Activated, StoreError> {
         match self.submit(Command::ActivatePolicy(Box::new(cmd))).await? {
             Outcome::Activated(a) => Ok(a),
+            _ => Err(StoreError::backend("writer answered the wrong command")),
+        }
+    }
+
+    /// Assigns a handoff; see [`crate::Store::assign`].
+    pub async fn assign(&self, cmd: AssignHandoff) -> Result<Assigned, StoreError> {
+        match self.submit(Command::Assign(Box::new(cmd))).await? {
+            Outcome::Assigned(a) => Ok(a),
             _ => Err(StoreError::backend("writer answered the wrong command")),
         }
     }

@@ -154,6 +154,15 @@ pub trait WriteTx: Send + 'static {
     async fn commit(&mut self, head: &ChainHead) -> Result<(), StoreError>;
     /// Abandons the transaction, if any, and frees the connection.
     async fn rollback(&mut self);
+    /// Records that the assigner gave `reviewer` an item at `now` (round
+    /// robin's turn).
+    async fn mark_assigned(
+        &mut self,
+        _reviewer: &str,
+        _now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::backend("this store keeps no availability"))
+    }
     /// Keeps a policy version and makes it the active one. `None` when it
     /// already was (nothing written); else the version active before and
     /// the last seq of the system stream.
