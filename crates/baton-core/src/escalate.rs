@@ -11,7 +11,7 @@
 //! an SLA event waits while that clock is paused. A stopped chain arms
 //! nothing, so it never notifies again.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -222,7 +222,6 @@ pub fn fire_level(
     }
     h.escalation_count += 1;
     h.updated_at = now;
-    let late_by = now.duration_since(due_at).max(SignedDuration::ZERO);
     let mut events = vec![(
         EventKind::Escalated,
         json!({
@@ -231,7 +230,7 @@ pub fn fire_level(
             "repeat": progress.repeats_done,
             "rule": format!("escalation:{}", chain.id),
             "due_at": due_at,
-            "late_by_ms": late_by.as_millis(),
+            "late_by_ms": crate::react::late_by_ms(due_at, now),
             "from": from_group,
             "to": h.owner_group,
             "impact": { "from": from_impact, "to": h.impact },

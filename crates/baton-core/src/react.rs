@@ -15,6 +15,7 @@ use crate::clocks::{self, Which};
 use crate::escalate;
 use crate::notify::{Notification, notifications};
 use crate::policy::contract::ContractViolation;
+use crate::policy::escalation::EscalationLevel;
 use crate::policy::{OnIncomplete, PayloadCheck, Policy};
 use crate::timers::{Timer, TimerKind, due_timers};
 use crate::{Action, DomainError, EventKind, Handoff, LifecycleState, NewHandoff, lifecycle};
@@ -191,17 +192,9 @@ pub fn admit(
     handoff.policy_version = Some(policy.version.clone());
     clocks::follow(None, &mut handoff, EventKind::Created, policy, now);
     escalate::start(&mut handoff, policy, now);
-    let timers = due_timers(&handoff, policy);
     let data = serde_json::to_value(&handoff).unwrap_or(Value::Null);
     let events = vec![(EventKind::Created, data)];
-    let notifications = notifications(&handoff, &events, None, policy, now);
-    Ok(Reaction {
-        handoff,
-        events,
-        timers,
-        notifications,
-        actor: None,
-    })
+    Ok(Reaction::settle(handoff, events, None, policy, now, None))
 }
 
 /// The claim tokens an action is checked against.
@@ -271,17 +264,9 @@ pub fn act(
         LifecycleState::InProgress | LifecycleState::Waiting => claim.stored.map(str::to_owned),
         _ => None,
     };
-    let timers = due_timers(&after, policy);
     let events = vec![(change.kind, change.data)];
-    let notifications = notifications(&after, &events, None, policy, now);
     Ok(Acted {
-        reaction: Reaction {
-            handoff: after,
-            events,
-            timers,
-            notifications,
-            actor: None,
-        },
+        reaction: Reaction::settle(after, events, None, policy, now, None),
         claim_token,
         fresh_claim,
     })
@@ -319,14 +304,13 @@ pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -
     let clock = clocks.get_mut(which);
     let breached = clock.is_breached(&calendar, now);
     let mut events = Vec::new();
-    let late_by = now.duration_since(live.due_at).max(SignedDuration::ZERO);
     let event = |kind: EventKind| {
         (
             kind,
             json!({
                 "clock": which.as_str(),
                 "due_at": live.due_at,
-                "late_by_ms": late_by.as_millis(),
+                "late_by_ms": late_by_ms(live.due_at, now),
                 "rule": format!("impact:{}", handoff.impact),
                 "cycle": clocks_cycle(handoff),
             }),
@@ -347,15 +331,37 @@ pub fn fire(handoff: &Handoff, timer: &Timer, policy: &Policy, now: Timestamp) -
     if !events.is_empty() {
         after.updated_at = now;
     }
-    let timers = due_timers(&after, policy);
-    let notifications = notifications(&after, &events, None, policy, now);
-    Reaction {
-        handoff: after,
-        events,
-        timers,
-        notifications,
-        actor: Some(SCHEDULER.to_owned()),
+    Reaction::settle(after, events, None, policy, now, Some(SCHEDULER.to_owned()))
+}
+
+impl Reaction {
+    /// The reaction of `events`, which left the handoff as `after`: the
+    /// timers it needs from now on and the notifications the events cause
+    /// (`level`: the escalation level they come from, if any).
+    fn settle(
+        after: Handoff,
+        events: Vec<(EventKind, Value)>,
+        level: Option<&EscalationLevel>,
+        policy: &Policy,
+        now: Timestamp,
+        actor: Option<String>,
+    ) -> Self {
+        Self {
+            timers: due_timers(&after, policy),
+            notifications: notifications(&after, &events, level, policy, now),
+            handoff: after,
+            events,
+            actor,
+        }
     }
+}
+
+/// How late a firing at `now` is for a timer due at `due_at`, in
+/// milliseconds (0 when on time).
+pub(crate) fn late_by_ms(due_at: Timestamp, now: Timestamp) -> i128 {
+    now.duration_since(due_at)
+        .max(SignedDuration::ZERO)
+        .as_millis()
 }
 
 /// Nothing to fire: the handoff as it is, and the timers it needs.
@@ -375,24 +381,15 @@ fn fire_update_due(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timest
     let mut after = handoff.clone();
     after.next_update_at = None;
     after.updated_at = now;
-    let late_by = now.duration_since(live.due_at).max(SignedDuration::ZERO);
     let events = vec![(
         EventKind::UpdateDue,
         json!({
             "promised_at": live.due_at,
-            "late_by_ms": late_by.as_millis(),
+            "late_by_ms": late_by_ms(live.due_at, now),
             "rule": "next_update",
         }),
     )];
-    let timers = due_timers(&after, policy);
-    let notifications = notifications(&after, &events, None, policy, now);
-    Reaction {
-        handoff: after,
-        events,
-        timers,
-        notifications,
-        actor: Some(SCHEDULER.to_owned()),
-    }
+    Reaction::settle(after, events, None, policy, now, Some(SCHEDULER.to_owned()))
 }
 
 /// Fires the due level of the handoff's escalation chain.
@@ -408,15 +405,14 @@ fn fire_escalation(handoff: &Handoff, live: &Timer, policy: &Policy, now: Timest
         .map_or(EventKind::Escalated, |(k, _)| *k);
     clocks::follow(Some(handoff), &mut after, kind, policy, now);
     settle_offer(&mut after);
-    let timers = due_timers(&after, policy);
-    let notifications = notifications(&after, &fired.events, Some(&fired.level), policy, now);
-    Reaction {
-        handoff: after,
-        events: fired.events,
-        timers,
-        notifications,
-        actor: Some(fired.actor),
-    }
+    Reaction::settle(
+        after,
+        fired.events,
+        Some(&fired.level),
+        policy,
+        now,
+        Some(fired.actor),
+    )
 }
 
 /// Offers `handoff` (still `pending` and unassigned) to `assignee`, a
@@ -469,15 +465,14 @@ pub fn assign(
             "expires_at": expires_at,
         }),
     )];
-    let timers = due_timers(&after, policy);
-    let notifications = notifications(&after, &events, None, policy, now);
-    Ok(Reaction {
-        handoff: after,
+    Ok(Reaction::settle(
+        after,
         events,
-        timers,
-        notifications,
-        actor: Some(SCHEDULER.to_owned()),
-    })
+        None,
+        policy,
+        now,
+        Some(SCHEDULER.to_owned()),
+    ))
 }
 
 /// The offer ran out unclaimed: the item goes back to the queue with no
@@ -487,25 +482,16 @@ fn expire_assignment(handoff: &Handoff, live: &Timer, policy: &Policy, now: Time
     let assignee = after.assignee.take();
     let assigned_at = after.assigned_at.take();
     after.updated_at = now;
-    let late_by = now.duration_since(live.due_at).max(SignedDuration::ZERO);
     let events = vec![(
         EventKind::AssignmentExpired,
         json!({
             "assignee": assignee,
             "assigned_at": assigned_at,
             "due_at": live.due_at,
-            "late_by_ms": late_by.as_millis(),
+            "late_by_ms": late_by_ms(live.due_at, now),
         }),
     )];
-    let timers = due_timers(&after, policy);
-    let notifications = notifications(&after, &events, None, policy, now);
-    Reaction {
-        handoff: after,
-        events,
-        timers,
-        notifications,
-        actor: Some(SCHEDULER.to_owned()),
-    }
+    Reaction::settle(after, events, None, policy, now, Some(SCHEDULER.to_owned()))
 }
 
 /// An offer lives only while the item is `pending` with its assignee: a

@@ -66,7 +66,16 @@ impl Assigner {
                     .then(|| (name.to_owned(), group.assignment, group.capacity))
             })
             .collect();
-        if groups.is_empty() {
+        // The queues first: with nothing to assign (the usual tick), the
+        // tokens, availability and loads are not read at all.
+        let mut queues = Vec::new();
+        for (group, strategy, capacity) in groups {
+            let queue = self.store.unassigned_pending(&group, BATCH).await?;
+            if !queue.is_empty() {
+                queues.push((group, strategy, capacity, queue));
+            }
+        }
+        if queues.is_empty() {
             return Ok(report);
         }
         let tokens = self.store.list_tokens().await?;
@@ -79,7 +88,7 @@ impl Assigner {
         let mut loads: BTreeMap<String, u64> =
             self.store.reviewer_loads().await?.into_iter().collect();
         let mut turns = available.clone();
-        for (group, strategy, capacity) in groups {
+        for (group, strategy, capacity, queue) in queues {
             let members: Vec<&str> = tokens
                 .iter()
                 .filter(|t| {
@@ -90,7 +99,6 @@ impl Assigner {
                 })
                 .map(|t| t.name.as_str())
                 .collect();
-            let queue = self.store.unassigned_pending(&group, BATCH).await?;
             let mut left = queue.len();
             for id in queue {
                 let candidates: Vec<Candidate> = members

@@ -125,6 +125,9 @@ impl Dispatcher {
                 self.settings.batch,
             )
             .await?;
+        if due.is_empty() {
+            return Ok(DispatchReport::default());
+        }
         let policy = self.policy.current().policy.clone();
         let disabled: Vec<String> = self
             .store
